@@ -1,0 +1,80 @@
+"""Users, workspaces (one per company) and the roles users hold in them."""
+
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class User(AbstractUser):
+    """A person who signs in: admin, operator, agent or analyst of one or more workspaces."""
+
+
+def new_public_key() -> str:
+    return "wk_" + secrets.token_urlsafe(24)
+
+
+class Workspace(models.Model):
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        CHINESE = "zh", "Chinese"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    # Embedded in the company's site; identifies the workspace, grants nothing by itself.
+    public_key = models.CharField(max_length=64, unique=True, default=new_public_key, editable=False)
+    # Exact origins ("https://shop.example.com") whose pages may open the widget.
+    allowed_origins = models.JSONField(default=list, blank=True)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    retention_days = models.PositiveIntegerField(
+        default=90, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    OPERATOR = "operator", "Operator"
+    AGENT = "agent", "Agent"
+    ANALYST = "analyst", "Analyst"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "workspace"], name="membership_unique_user"),
+        ]
+        ordering = ["workspace_id", "user_id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.workspace} ({self.role})"
+
+
+class CustomerSession(models.Model):
+    """An anonymous end customer in the widget, bound to one workspace by a signed token."""
+
+    id = models.UUIDField(primary_key=True)
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="customer_sessions"
+    )
+    origin = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"customer {self.id}"

@@ -1,0 +1,27 @@
+"""What each role may do in its workspace. Checked by ``permissions.HasWorkspaceCapability``."""
+
+from enum import StrEnum
+
+from apps.accounts.models import Role
+
+
+class Capability(StrEnum):
+    WORKSPACE_READ = "workspace.read"
+    WORKSPACE_MANAGE = "workspace.manage"
+    MEMBERS_READ = "members.read"
+    MEMBERS_MANAGE = "members.manage"
+    CONVERSATIONS_READ = "conversations.read"
+
+
+_EVERY_MEMBER = {Capability.WORKSPACE_READ, Capability.MEMBERS_READ}
+
+ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.ADMIN: frozenset(Capability),
+    Role.OPERATOR: frozenset(_EVERY_MEMBER),
+    Role.AGENT: frozenset(_EVERY_MEMBER | {Capability.CONVERSATIONS_READ}),
+    Role.ANALYST: frozenset(_EVERY_MEMBER | {Capability.CONVERSATIONS_READ}),
+}
+
+
+def role_allows(role: str, capability: Capability) -> bool:
+    return capability in ROLE_CAPABILITIES.get(role, frozenset())

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DialogueConfig(AppConfig):
+    name = "apps.dialogue"
+    label = "dialogue"
+    verbose_name = "Dialogue"

@@ -1,0 +1,25 @@
+"""What pytest runs with: the embedded default, plus speed-ups that change no behaviour under test.
+
+DATABASE_URL / REDIS_URL / CELERY_BROKER_URL still switch to the real services (the CI services pass).
+"""
+
+import tempfile
+
+from cs_platform.settings.base import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-" + "t" * 40
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Each test run gets its own Qdrant local path: only one process may open a path.
+QDRANT_PATH = tempfile.mkdtemp(prefix="cs-test-qdrant-")
+STATIC_ROOT = tempfile.mkdtemp(prefix="cs-test-static-")
+WHITENOISE_USE_FINDERS = True
+DEMO_PAGES_ENABLED = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Tests run tasks inline; the Celery tests that need a real broker and worker switch this off
+# for themselves (tests/apps/chat/test_tasks_broker.py).
+CELERY_TASK_ALWAYS_EAGER = True

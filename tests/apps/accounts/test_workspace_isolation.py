@@ -1,0 +1,110 @@
+"""A member of workspace A can't read or change anything of workspace B through any endpoint."""
+
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from apps.accounts.models import Role
+from tests.factories import ConversationFactory, MembershipFactory, MessageFactory
+
+
+def _api_routes_with_workspace() -> list[tuple[str, list[str]]]:
+    """(url name, kwargs) of every API route under workspaces/<workspace_slug>/."""
+    found = []
+
+    def walk(patterns: list[URLPattern | URLResolver], namespace: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern.url_patterns, inner)
+            elif (
+                namespace.startswith("v1:")
+                and pattern.name
+                and "workspace_slug" in pattern.pattern.regex.groupindex
+            ):
+                found.append((namespace + pattern.name, list(pattern.pattern.regex.groupindex)))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+@pytest.fixture
+def b_objects(workspace_b: Any) -> dict[str, Any]:
+    conversation = ConversationFactory(workspace=workspace_b)
+    MessageFactory(conversation=conversation, text="B's secret")
+    membership = MembershipFactory(workspace=workspace_b, role=Role.ADMIN)
+    return {
+        "workspace_slug": workspace_b.slug,
+        "conversation_id": conversation.id,
+        "member_id": membership.id,
+    }
+
+
+def test_every_workspace_route_is_covered() -> None:
+    names = {name for name, _ in _api_routes_with_workspace()}
+    assert {
+        "v1:workspace-detail",
+        "v1:member-list",
+        "v1:member-detail",
+        "v1:conversation-list",
+        "v1:conversation-detail",
+        "v1:message-list",
+    } <= names
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "post", "patch", "delete"])
+def test_admin_of_a_gets_404_on_every_route_of_b(
+    api: Any, member_of: Any, workspace_a: Any, b_objects: dict[str, Any], method: str
+) -> None:
+    api.force_authenticate(member_of(workspace_a, Role.ADMIN))
+    for name, kwargs in _api_routes_with_workspace():
+        url = reverse(name, kwargs={k: b_objects[k] for k in kwargs})
+        response = getattr(api, method)(url, {"role": "admin", "name": "x"}, format="json")
+        # 405 only where the route has no such method at all; never data, never "forbidden".
+        assert response.status_code in (404, 405), (method, url, response.status_code)
+        assert "B's secret" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_b_ids_under_a_slug_are_not_found(
+    api: Any, member_of: Any, workspace_a: Any, b_objects: dict[str, Any]
+) -> None:
+    api.force_authenticate(member_of(workspace_a, Role.ADMIN))
+    for name, kwargs in _api_routes_with_workspace():
+        if kwargs == ["workspace_slug"]:
+            continue
+        values = {**{k: b_objects[k] for k in kwargs}, "workspace_slug": workspace_a.slug}
+        response = api.get(reverse(name, kwargs=values))
+        assert response.status_code == 404, (name, response.status_code)
+
+
+@pytest.mark.django_db
+def test_lists_of_a_hold_nothing_of_b(
+    api: Any, member_of: Any, workspace_a: Any, workspace_b: Any, b_objects: dict[str, Any]
+) -> None:
+    own = ConversationFactory(workspace=workspace_a)
+    api.force_authenticate(member_of(workspace_a, Role.ADMIN))
+
+    workspaces = api.get(reverse("v1:workspace-list")).json()
+    assert [w["slug"] for w in workspaces] == ["acme"]
+
+    conversations = api.get(reverse("v1:conversation-list", args=["acme"])).json()
+    assert [c["id"] for c in conversations["results"]] == [own.id]
+
+
+@pytest.mark.django_db
+def test_outsider_sees_no_workspace(api: Any, outsider: Any, b_objects: dict[str, Any]) -> None:
+    api.force_authenticate(outsider)
+    assert api.get(reverse("v1:workspace-list")).json() == []
+    response = api.get(reverse("v1:conversation-list", args=[b_objects["workspace_slug"]]))
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_anonymous_is_refused(api: Any, b_objects: dict[str, Any]) -> None:
+    response = api.get(reverse("v1:conversation-list", args=[b_objects["workspace_slug"]]))
+    assert response.status_code in (401, 403)
+    assert response.json()["error"]["code"] == "not_authenticated"

@@ -1,0 +1,25 @@
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from apps.accounts.models import Membership, User, Workspace
+
+
+@pytest.mark.django_db
+def test_demo_seed_is_idempotent(settings: Any, tmp_path: Any, client: Any) -> None:
+    settings.VAR_DIR = tmp_path
+    call_command("demo_seed", "--password", "s3cret-demo-pw")
+    call_command("demo_seed", "--password", "other-password")
+
+    workspace = Workspace.objects.get(slug="demo")
+    admin = User.objects.get(username="admin")
+    assert Membership.objects.get(workspace=workspace, user=admin).role == "admin"
+    assert admin.check_password("s3cret-demo-pw")
+    assert "http://127.0.0.1:8000" in workspace.allowed_origins
+    assert (tmp_path / "demo-credentials.txt").read_text().endswith("password: s3cret-demo-pw\n")
+
+    page = client.get("/demo/")
+    assert page.status_code == 200
+    assert workspace.public_key in page.content.decode()
+    assert client.get("/demo/unknown/").status_code == 404

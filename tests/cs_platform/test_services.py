@@ -1,0 +1,34 @@
+"""The real services: Redis as the channel layer, and the database CI says this pass runs on."""
+
+import os
+import uuid
+
+import pytest
+from channels_redis.core import RedisChannelLayer
+from django.db import connection
+
+from tests.services import REDIS_URL, require
+
+
+@pytest.mark.services
+@pytest.mark.asyncio
+async def test_redis_channel_layer_round_trip() -> None:
+    require("Redis", REDIS_URL, 6379)
+    layer = RedisChannelLayer(hosts=[REDIS_URL])
+    group = f"conversation-{uuid.uuid4().hex}"
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    await layer.group_send(group, {"type": "message.new", "text": "hello"})
+    received = await layer.receive(channel)
+    assert received == {"type": "message.new", "text": "hello"}
+    await layer.group_discard(group, channel)
+    await layer.flush()
+
+
+@pytest.mark.django_db
+def test_database_is_the_one_this_run_expects() -> None:
+    """CI's services pass sets CS_EXPECT_DB=postgresql; a silent fallback to SQLite fails here."""
+    expected = os.environ.get("CS_EXPECT_DB")
+    if expected is None:
+        pytest.skip("CS_EXPECT_DB not set: this run does not pin a database")
+    assert connection.vendor == expected
