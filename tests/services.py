@@ -11,11 +11,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or (
-    "redis://127.0.0.1:6379/15"
+REDIS_URL = (
+    os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ("redis://127.0.0.1:6379/15")
 )
-BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL") or os.environ.get("CELERY_BROKER_URL") or (
-    "redis://127.0.0.1:6379/14"
+BROKER_URL = (
+    os.environ.get("TEST_CELERY_BROKER_URL")
+    or os.environ.get("CELERY_BROKER_URL")
+    or ("redis://127.0.0.1:6379/14")
 )
 
 

@@ -23,7 +23,7 @@ from apps.accounts.serializers import (
 
 
 class WorkspaceScopedView(APIView):
-    """A view inside ``workspaces/<workspace_slug>/``; ``self.workspace`` is set by the permission."""
+    """A view under ``workspaces/<workspace_slug>/``; the permission sets ``self.workspace``."""
 
     permission_classes = [IsAuthenticated, HasWorkspaceCapability]
     capabilities: dict[str, Capability] = {}
@@ -67,7 +67,9 @@ class MemberListApi(WorkspaceScopedView):
 
     @extend_schema(responses=MemberOutput(many=True))
     def get(self, request: Request, workspace_slug: str) -> Response:
-        return Response(MemberOutput(selectors.member_list(workspace=self.workspace), many=True).data)
+        return Response(
+            MemberOutput(selectors.member_list(workspace=self.workspace), many=True).data
+        )
 
     @extend_schema(request=MemberCreateInput, responses={201: MemberOutput})
     def post(self, request: Request, workspace_slug: str) -> Response:

@@ -23,7 +23,9 @@ class Workspace(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     # Embedded in the company's site; identifies the workspace, grants nothing by itself.
-    public_key = models.CharField(max_length=64, unique=True, default=new_public_key, editable=False)
+    public_key = models.CharField(
+        max_length=64, unique=True, default=new_public_key, editable=False
+    )
     # Exact origins ("https://shop.example.com") whose pages may open the widget.
     allowed_origins = models.JSONField(default=list, blank=True)
     language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)

@@ -15,6 +15,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from apps.accounts.models import User
 from apps.accounts.roles import Capability
 from apps.accounts.selectors import workspace_get_for_capability
 
@@ -28,7 +29,10 @@ class HasWorkspaceCapability(BasePermission):
             # No handler for the method: let the view answer 405. A handler with no declared
             # capability is a mistake and is refused.
             return not hasattr(view, (method or "").lower())
+        user = request.user
+        if not isinstance(user, User):
+            return False
         view.workspace = workspace_get_for_capability(
-            user=request.user, workspace_slug=view.kwargs["workspace_slug"], capability=capability
+            user=user, workspace_slug=view.kwargs["workspace_slug"], capability=capability
         )
         return True

@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from apps.accounts.models import Membership, Role, Workspace
@@ -20,7 +22,7 @@ class WorkspaceOutput(serializers.ModelSerializer[Workspace]):
         ]
 
 
-def _origins_field(**kwargs: object) -> serializers.ListField:
+def _origins_field(**kwargs: Any) -> serializers.ListField:
     return serializers.ListField(
         child=serializers.CharField(max_length=255),
         max_length=50,

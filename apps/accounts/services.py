@@ -128,9 +128,7 @@ def demo_workspace_ensure(
         user.save(update_fields=["password"])
     workspace = Workspace.objects.filter(slug=slug).first()
     if workspace is None:
-        workspace = workspace_create(
-            creator=user, name=name, slug=slug, allowed_origins=origins
-        )
+        workspace = workspace_create(creator=user, name=name, slug=slug, allowed_origins=origins)
     else:
         Membership.objects.get_or_create(
             user=user, workspace=workspace, defaults={"role": Role.ADMIN}

@@ -88,7 +88,7 @@ def customer_session_authenticate(*, token: str, workspace: Workspace) -> Custom
         raise Unauthorized("This session token belongs to another workspace.", code="invalid_token")
     if int(payload.get("exp", 0)) <= int(timezone.now().timestamp()):
         raise Unauthorized("The session token has expired.", code="token_expired")
-    session = CustomerSession.objects.filter(id=payload.get("s"), workspace=workspace).first()
+    session = CustomerSession.objects.filter(id=str(payload.get("s")), workspace=workspace).first()
     if session is None:
         raise Unauthorized("The session no longer exists.", code="invalid_token")
     return session

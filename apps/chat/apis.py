@@ -102,7 +102,7 @@ class WidgetView(APIView):
             )
         return customer_session_authenticate(token=token.strip(), workspace=workspace)
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         """CORS preflight: allowed only for the workspace's own origins."""
         self.resolve_workspace(request, kwargs["public_key"])
         response = Response(status=status.HTTP_204_NO_CONTENT)

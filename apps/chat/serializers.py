@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from apps.chat.models import Conversation, Message
@@ -56,7 +58,7 @@ class WidgetSessionInput(serializers.Serializer[None]):
     resume_token = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
 
-class WidgetSessionOutput(serializers.Serializer[None]):
+class WidgetSessionOutput(serializers.Serializer[dict[str, Any]]):
     token = serializers.CharField()
     session_id = serializers.UUIDField()
     expires_at = serializers.DateTimeField()

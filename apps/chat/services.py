@@ -117,7 +117,6 @@ def conversations_purge_expired(*, workspace: Workspace | None = None) -> int:
     return deleted
 
 
-
 def customer_message_receive(
     *, session: CustomerSession, text: str, client_message_id: str
 ) -> tuple[Message, bool]:

@@ -18,8 +18,12 @@ urlpatterns = [
         apis.MessageListApi.as_view(),
         name="message-list",
     ),
-    path("widget/<str:public_key>/session/", apis.WidgetSessionApi.as_view(), name="widget-session"),
     path(
-        "widget/<str:public_key>/messages/", apis.WidgetMessagesApi.as_view(), name="widget-messages"
+        "widget/<str:public_key>/session/", apis.WidgetSessionApi.as_view(), name="widget-session"
+    ),
+    path(
+        "widget/<str:public_key>/messages/",
+        apis.WidgetMessagesApi.as_view(),
+        name="widget-messages",
     ),
 ]

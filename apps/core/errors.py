@@ -1,6 +1,6 @@
 """One error shape for every API response that is not a success.
 
-    {"error": {"code": "invalid", "message": "...", "fields": {"name": ["..."]}}}
+{"error": {"code": "invalid", "message": "...", "fields": {"name": ["..."]}}}
 """
 
 from typing import Any

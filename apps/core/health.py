@@ -61,9 +61,7 @@ def readiness_probe() -> list[ProbeResult]:
         try:
             probe()
         except Exception as exc:  # a probe reports any failure; it never raises
-            results.append(
-                ProbeResult(name, False, _elapsed_ms(started), error=type(exc).__name__)
-            )
+            results.append(ProbeResult(name, False, _elapsed_ms(started), error=type(exc).__name__))
         else:
             results.append(ProbeResult(name, True, _elapsed_ms(started)))
     return results

@@ -23,7 +23,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     body = {
         "status": "ready" if ready else "not_ready",
         "checks": {
-            r.name: {"ok": r.ok, "latency_ms": r.latency_ms, **({"error": r.error} if r.error else {})}
+            r.name: {
+                "ok": r.ok,
+                "latency_ms": r.latency_ms,
+                **({"error": r.error} if r.error else {}),
+            }
             for r in results
         },
     }
@@ -34,19 +38,19 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def error_400(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return json_error(request, status=400, code="bad_request", message="Bad request.")
     return defaults.bad_request(request, exception)
 
 
-def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def error_403(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return json_error(request, status=403, code="forbidden", message="Permission denied.")
     return defaults.permission_denied(request, exception)
 
 
-def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def error_404(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return json_error(request, status=404, code="not_found", message="No such resource.")
     return defaults.page_not_found(request, exception)

@@ -5,7 +5,15 @@ from apps.dialogue.models import TurnTrace
 
 @admin.register(TurnTrace)
 class TurnTraceAdmin(admin.ModelAdmin[TurnTrace]):
-    list_display = ("id", "workspace", "conversation", "intent", "route", "latency_ms", "created_at")
+    list_display = (
+        "id",
+        "workspace",
+        "conversation",
+        "intent",
+        "route",
+        "latency_ms",
+        "created_at",
+    )
     list_filter = ("workspace", "route")
     search_fields = ("intent",)
     raw_id_fields = ("conversation", "customer_message", "reply_message")

@@ -1,7 +1,7 @@
 """Settings shared by every environment.
 
 Every service is chosen by one environment variable; with none set, the embedded default runs:
-SQLite under ``var/``, the in-memory channel layer, eager Celery and Qdrant's local mode under ``var/``.
+SQLite under ``var/``, the in-memory channel layer, eager Celery, Qdrant local mode under ``var/``.
 
 | variable            | unset (embedded default)        | set (production services)          |
 |---------------------|---------------------------------|------------------------------------|

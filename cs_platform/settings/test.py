@@ -1,9 +1,10 @@
 """What pytest runs with: the embedded default, plus speed-ups that change no behaviour under test.
 
-DATABASE_URL / REDIS_URL / CELERY_BROKER_URL still switch to the real services (the CI services pass).
+DATABASE_URL / REDIS_URL / CELERY_BROKER_URL still switch to the real services (CI's services pass).
 """
 
 import tempfile
+from pathlib import Path
 
 from cs_platform.settings.base import *  # noqa: F403
 
@@ -13,7 +14,7 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Each test run gets its own Qdrant local path: only one process may open a path.
 QDRANT_PATH = tempfile.mkdtemp(prefix="cs-test-qdrant-")
-STATIC_ROOT = tempfile.mkdtemp(prefix="cs-test-static-")
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="cs-test-static-"))
 WHITENOISE_USE_FINDERS = True
 DEMO_PAGES_ENABLED = True
 STORAGES = {

@@ -4,7 +4,9 @@ import pytest
 from django.core.management import call_command
 
 
-def test_schema_generates_without_warnings(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_schema_generates_without_warnings(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "schema.yaml"
     call_command("spectacular", "--file", str(out), "--validate", "--fail-on-warn")
     text = out.read_text()

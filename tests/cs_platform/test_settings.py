@@ -12,7 +12,10 @@ STRONG_KEY = "k" * 20 + "Zq7!pL0@xW3#mN8$vB1%cR5^tY9&uI2*oP4(" + "s" * 10
 
 
 def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    service_vars = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "QDRANT_URL", "VLLM_BASE_URL")
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in service_vars
+    }
     return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,
@@ -59,9 +62,13 @@ def test_check_deploy_reports_nothing_above_info(tmp_path: Path) -> None:
 
 def test_embedded_default_needs_no_variable(tmp_path: Path) -> None:
     result = _run(
-        ["-c", "import django; django.setup(); from django.conf import settings as s; "
-         "print(s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], "
-         "s.CELERY_TASK_ALWAYS_EAGER, s.QDRANT_URL == '', s.QDRANT_PATH.startswith(str(s.VAR_DIR)))"],
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], "
+            "s.CELERY_TASK_ALWAYS_EAGER, s.QDRANT_URL == '', "
+            "s.QDRANT_PATH.startswith(str(s.VAR_DIR)))",
+        ],
         tmp_path,
         DJANGO_SETTINGS_MODULE="cs_platform.settings.local",
     )

@@ -35,7 +35,10 @@ def test_only_admin_changes_workspace(api: Any, member_of: Any, workspace_a: Any
     api.force_authenticate(member_of(workspace_a, Role.ADMIN))
     response = api.patch(
         url,
-        {"name": "Acme Ltd", "allowed_origins": ["HTTPS://Shop.Acme.com/", "http://localhost:3000"]},
+        {
+            "name": "Acme Ltd",
+            "allowed_origins": ["HTTPS://Shop.Acme.com/", "http://localhost:3000"],
+        },
         format="json",
     )
     assert response.status_code == 200, response.content
@@ -76,7 +79,9 @@ def test_admin_manages_members_but_keeps_one_admin(
 
     own = Membership.objects.get(user=admin, workspace=workspace_a)
     demote = api.patch(
-        reverse("v1:member-detail", args=[workspace_a.slug, own.id]), {"role": "agent"}, format="json"
+        reverse("v1:member-detail", args=[workspace_a.slug, own.id]),
+        {"role": "agent"},
+        format="json",
     )
     assert demote.status_code == 409
     assert demote.json()["error"]["code"] == "last_admin"

@@ -21,7 +21,9 @@ def _start(api: Any, workspace: Any, origin: str | None, **body: Any) -> Any:
 @pytest.mark.django_db
 def test_token_for_a_is_refused_for_b(workspace_a: Any, workspace_b: Any) -> None:
     issued = customer_session_start(workspace=workspace_a, origin="https://acme.example.com")
-    assert customer_session_authenticate(token=issued.token, workspace=workspace_a) == issued.session
+    assert (
+        customer_session_authenticate(token=issued.token, workspace=workspace_a) == issued.session
+    )
     with pytest.raises(Unauthorized, match="another workspace"):
         customer_session_authenticate(token=issued.token, workspace=workspace_b)
 

@@ -43,12 +43,20 @@ def test_bot_messages_need_no_client_id() -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("text", "client_id", "field"),
-    [("", "c-1", "text"), ("   ", "c-1", "text"), ("x" * 4001, "c-1", "text"), ("ok", "x" * 65, "client_message_id")],
+    [
+        ("", "c-1", "text"),
+        ("   ", "c-1", "text"),
+        ("x" * 4001, "c-1", "text"),
+        ("ok", "x" * 65, "client_message_id"),
+    ],
 )
 def test_invalid_messages_are_refused(text: str, client_id: str, field: str) -> None:
     with pytest.raises(ValidationError) as refused:
         message_create(
-            conversation=ConversationFactory(), sender="customer", text=text, client_message_id=client_id
+            conversation=ConversationFactory(),
+            sender="customer",
+            text=text,
+            client_message_id=client_id,
         )
     assert field in refused.value.message_dict
 

@@ -32,7 +32,9 @@ def test_resend_is_acknowledged_not_stored_twice(widget: Any) -> None:
 @pytest.mark.django_db
 def test_history_resumes_after_a_message_id(widget: Any) -> None:
     ids = [
-        widget.post(widget.url, {"text": f"m{i}", "client_message_id": f"m-{i}"}, format="json").json()["id"]
+        widget.post(
+            widget.url, {"text": f"m{i}", "client_message_id": f"m-{i}"}, format="json"
+        ).json()["id"]
         for i in range(3)
     ]
     history = widget.get(widget.url).json()

@@ -40,7 +40,9 @@ class Command(BaseCommand):
             credentials.parent.mkdir(parents=True, exist_ok=True)
             credentials.write_text(f"username: {user.username}\npassword: {password}\n")
             credentials.chmod(0o600)
-        self.stdout.write(self.style.SUCCESS(f"Demo workspace '{workspace.name}' ({workspace.slug})"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo workspace '{workspace.name}' ({workspace.slug})")
+        )
         self.stdout.write(f"  widget key: {workspace.public_key}")
         if created:
             self.stdout.write(f"  admin: {user.username} / {password}  (saved in {credentials})")

@@ -1,0 +1,54 @@
+# Two commands on a fresh machine with Python 3.11:
+#   make demo   set up .venv, migrate, seed the demo workspace, serve http://127.0.0.1:8000
+#   make test   set up .venv, lint, run the whole test suite (embedded default, then the real
+#               PostgreSQL/Redis/Celery services where they run)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Where the CPU build of torch comes from when pip's own configuration doesn't provide it.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+
+.PHONY: venv demo serve test test-embedded test-services lint format clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip wheel
+	@# torch first, CPU build: from pip's configured sources, else from PyTorch's CPU index.
+	$(PIP) install --quiet -c constraints.txt torch==2.13.0+cpu 2>/dev/null \
+	  || $(PIP) install --quiet --index-url $(TORCH_CPU_INDEX) torch==2.13.0+cpu
+	$(PIP) install --quiet -c constraints.txt -r requirements.txt -r requirements-dev.txt
+	@touch $@
+
+demo: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo_seed
+	@echo "Serving on http://$(HOST):$(PORT)/  (demo site: http://$(HOST):$(PORT)/demo/)"
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) cs_platform.asgi:application
+
+test: venv lint test-embedded test-services
+
+test-embedded: venv
+	$(VENV)/bin/pytest
+
+test-services: venv
+	$(PY) -m tests.services_pass
+
+lint: venv
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
