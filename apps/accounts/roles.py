@@ -11,6 +11,7 @@ class Capability(StrEnum):
     MEMBERS_READ = "members.read"
     MEMBERS_MANAGE = "members.manage"
     CONVERSATIONS_READ = "conversations.read"
+    CONVERSATIONS_HANDLE = "conversations.handle"
 
 
 _EVERY_MEMBER = {Capability.WORKSPACE_READ, Capability.MEMBERS_READ}
@@ -18,7 +19,9 @@ _EVERY_MEMBER = {Capability.WORKSPACE_READ, Capability.MEMBERS_READ}
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
     Role.OPERATOR: frozenset(_EVERY_MEMBER),
-    Role.AGENT: frozenset(_EVERY_MEMBER | {Capability.CONVERSATIONS_READ}),
+    Role.AGENT: frozenset(
+        _EVERY_MEMBER | {Capability.CONVERSATIONS_READ, Capability.CONVERSATIONS_HANDLE}
+    ),
     Role.ANALYST: frozenset(_EVERY_MEMBER | {Capability.CONVERSATIONS_READ}),
 }
 

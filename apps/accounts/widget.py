@@ -92,3 +92,13 @@ def customer_session_authenticate(*, token: str, workspace: Workspace) -> Custom
     if session is None:
         raise Unauthorized("The session no longer exists.", code="invalid_token")
     return session
+
+
+def widget_connect(
+    *, public_key: str, token: str, origin: str | None
+) -> tuple[Workspace, CustomerSession]:
+    """Who is on a widget socket: the workspace by key, its allowed origin, the session's token."""
+    workspace = workspace_get_by_public_key(public_key=public_key)
+    origin_check(workspace=workspace, origin=origin)
+    session = customer_session_authenticate(token=token, workspace=workspace)
+    return workspace, session

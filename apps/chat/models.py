@@ -34,6 +34,10 @@ class Conversation(models.Model):
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     csat_comment = models.CharField(max_length=1000, blank=True)
+    # Why the conversation went to a person ("customer_request", later the dialogue engine's
+    # reasons); empty while it never did.
+    handoff_reason = models.CharField(max_length=120, blank=True)
+    handoff_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -71,6 +75,8 @@ class Message(models.Model):
     # The sender's own id for the message: a resend after a dropped connection carries the same id
     # and finds the stored message instead of making a second one.
     client_message_id = models.CharField(max_length=64, null=True, blank=True)
+    # What a bot answer was based on, as the customer saw it: [{"title": ..., "url": ...}].
+    sources = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

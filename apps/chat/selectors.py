@@ -1,10 +1,16 @@
 """Reads of conversations and messages, always inside one workspace."""
 
+from typing import Any
+
 from django.db.models import Count, QuerySet
 
 from apps.accounts.models import CustomerSession, Workspace
+from apps.chat import events
 from apps.chat.models import Conversation, Message
 from apps.core.exceptions import NotFound
+from apps.dialogue.models import TurnTrace
+
+QUEUE_LIMIT = 100
 
 
 def conversation_list(*, workspace: Workspace, status: str | None = None) -> QuerySet[Conversation]:
@@ -38,3 +44,43 @@ def conversation_current_for_session(*, session: CustomerSession) -> Conversatio
     return (
         Conversation.objects.filter(customer_session=session).order_by("-created_at", "-id").first()
     )
+
+
+def agent_queue(*, workspace: Workspace) -> list[dict[str, Any]]:
+    """The agents' queue: waiting conversations (oldest request first), then those with agents."""
+    waiting = Conversation.objects.filter(
+        workspace=workspace, status=Conversation.Status.WAITING_FOR_AGENT
+    ).order_by("handoff_requested_at", "id")
+    taken = Conversation.objects.filter(
+        workspace=workspace, status=Conversation.Status.WITH_AGENT
+    ).order_by("-last_message_at", "-id")
+    rows = [*waiting.select_related("assigned_agent")[:QUEUE_LIMIT]]
+    rows += [*taken.select_related("assigned_agent")[: QUEUE_LIMIT - len(rows)]]
+    return [events.conversation_summary(conversation) for conversation in rows]
+
+
+def turn_notes(*, conversation: Conversation) -> list[dict[str, Any]]:
+    """The bot's notes on each of its turns, for the agent taking over."""
+    traces = TurnTrace.objects.filter(conversation=conversation).order_by("id")
+    return [
+        {
+            "message_id": trace.customer_message_id,
+            "reply_message_id": trace.reply_message_id,
+            "intent": trace.intent,
+            "route": trace.route,
+            "reason": (trace.data.get("route") or {}).get("reason", ""),
+            "sources": trace.data.get("sources", []),
+            "latency_ms": trace.latency_ms,
+        }
+        for trace in traces
+    ]
+
+
+def agent_conversation_detail(*, workspace: Workspace, conversation_id: int) -> dict[str, Any]:
+    conversation = conversation_get(workspace=workspace, conversation_id=conversation_id)
+    messages = message_list(conversation=conversation)
+    return {
+        "conversation": events.conversation_summary(conversation),
+        "messages": [events.message_payload(message) for message in messages],
+        "notes": turn_notes(conversation=conversation),
+    }

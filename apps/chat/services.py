@@ -9,7 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import CustomerSession, User, Workspace
+from apps.chat import events
 from apps.chat.models import Conversation, Message
+from apps.core.exceptions import Conflict, Forbidden, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +55,15 @@ def message_create(
     text: str,
     client_message_id: str | None = None,
     agent: User | None = None,
+    sources: list[dict[str, str]] | None = None,
+    publish: bool = True,
 ) -> tuple[Message, bool]:
     """Stores a message once. Returns ``(message, created)``.
 
     A second call with the same ``client_message_id`` in the same conversation returns the stored
-    message with ``created=False``, also when two calls race.
+    message with ``created=False``, also when two calls race. A new message is published to the
+    conversation's group (``message.new``) unless ``publish`` is false (a streamed bot reply ends
+    with its own ``message.done``).
     """
     text = _validate_text(text)
     if client_message_id is not None and not (0 < len(client_message_id) <= CLIENT_MESSAGE_ID_MAX):
@@ -81,10 +87,13 @@ def message_create(
                 text=text,
                 client_message_id=client_message_id,
                 agent=agent,
+                sources=sources or [],
             )
             Conversation.objects.filter(id=conversation.id).update(
                 last_message_at=message.created_at, updated_at=message.created_at
             )
+            if publish:
+                events.publish_message(message, conversation)
     except IntegrityError:
         # Lost a race with the same client_message_id: the other insert won; return its row.
         existing = Message.objects.filter(
@@ -122,9 +131,187 @@ def customer_message_receive(
 ) -> tuple[Message, bool]:
     """A customer's message, stored in their open conversation before anything acknowledges it."""
     conversation = conversation_get_or_start(session=session)
-    return message_create(
+    message, created = message_create(
         conversation=conversation,
         sender=Message.Sender.CUSTOMER,
         text=text,
         client_message_id=client_message_id,
     )
+    if created and conversation.status != Conversation.Status.BOT:
+        conversation.refresh_from_db()
+        events.publish_conversation_updated(conversation)
+    return message, created
+
+
+# --- handoff between the bot and agents ------------------------------------------------------
+
+_SYSTEM_TEXT = {
+    "handoff_requested": {
+        "en": "Connecting you with a person. Please stay on this page.",
+        "zh": "正在为您转接人工客服，请稍候。",
+    },
+    "agent_joined": {"en": "{name} joined the conversation.", "zh": "{name} 已加入对话。"},
+    "released": {
+        "en": "You are chatting with the assistant again.",
+        "zh": "您已回到智能助手对话。",
+    },
+    "closed": {"en": "This conversation is closed.", "zh": "本次对话已结束。"},
+}
+
+
+def _system_message(conversation: Conversation, key: str, **fields: str) -> Message:
+    language = conversation.workspace.language
+    texts = _SYSTEM_TEXT[key]
+    text = texts.get(language, texts["en"]).format(**fields)
+    message, _ = message_create(conversation=conversation, sender=Message.Sender.SYSTEM, text=text)
+    return message
+
+
+def _locked(conversation_id: int, workspace: Workspace) -> Conversation:
+    conversation = (
+        Conversation.objects.select_for_update()
+        .select_related("workspace", "assigned_agent")
+        .filter(id=conversation_id, workspace=workspace)
+        .first()
+    )
+    if conversation is None:
+        raise NotFound("No such conversation in this workspace.")
+    return conversation
+
+
+def agent_display_name(agent: User) -> str:
+    return agent.get_full_name() or agent.username
+
+
+@transaction.atomic
+def conversation_handoff_request(
+    *, session: CustomerSession, reason: str = "customer_request"
+) -> Conversation:
+    """Puts the customer's conversation in the agents' queue (no-op if a person has it already)."""
+    current = conversation_get_or_start(session=session)
+    conversation = _locked(current.id, current.workspace)
+    if conversation.status != Conversation.Status.BOT:
+        return conversation
+    conversation.status = Conversation.Status.WAITING_FOR_AGENT
+    conversation.handoff_reason = reason
+    conversation.handoff_requested_at = timezone.now()
+    conversation.save(update_fields=["status", "handoff_reason", "handoff_requested_at"])
+    _system_message(conversation, "handoff_requested")
+    events.publish(
+        events.conversation_group(conversation.id),
+        events.event("handoff.requested", conversation=events.conversation_payload(conversation)),
+    )
+    events.publish_conversation_updated(conversation)
+    logger.info("handoff requested conversation=%s reason=%s", conversation.id, reason)
+    return conversation
+
+
+@transaction.atomic
+def conversation_claim(*, workspace: Workspace, conversation_id: int, agent: User) -> Conversation:
+    """The agent takes the conversation. Of two agents claiming at once, exactly one wins."""
+    conversation = _locked(conversation_id, workspace)
+    if conversation.status == Conversation.Status.WITH_AGENT:
+        if conversation.assigned_agent_id == agent.id:
+            return conversation
+        holder = conversation.assigned_agent.username if conversation.assigned_agent else "?"
+        raise Conflict(f"{holder} already has this conversation.", code="already_claimed")
+    if conversation.status == Conversation.Status.CLOSED:
+        raise Conflict("This conversation is closed.", code="closed")
+    conversation.status = Conversation.Status.WITH_AGENT
+    conversation.assigned_agent = agent
+    conversation.save(update_fields=["status", "assigned_agent"])
+    name = agent_display_name(agent)
+    _system_message(conversation, "agent_joined", name=name)
+    events.publish(
+        events.conversation_group(conversation.id),
+        events.event(
+            "handoff.accepted",
+            conversation=events.conversation_payload(conversation),
+            agent_name=name,
+        ),
+    )
+    events.publish_conversation_updated(conversation)
+    return conversation
+
+
+def _ensure_holder(conversation: Conversation, agent: User) -> None:
+    if conversation.status != Conversation.Status.WITH_AGENT:
+        raise Conflict("Claim the conversation first.", code="not_claimed")
+    if conversation.assigned_agent_id != agent.id:
+        raise Forbidden("Another agent has this conversation.", code="not_your_conversation")
+
+
+def agent_message_send(
+    *, workspace: Workspace, conversation_id: int, agent: User, text: str, client_message_id: str
+) -> tuple[Message, bool]:
+    with transaction.atomic():
+        conversation = _locked(conversation_id, workspace)
+        _ensure_holder(conversation, agent)
+        return message_create(
+            conversation=conversation,
+            sender=Message.Sender.AGENT,
+            text=text,
+            client_message_id=client_message_id,
+            agent=agent,
+        )
+
+
+@transaction.atomic
+def conversation_release(
+    *, workspace: Workspace, conversation_id: int, agent: User
+) -> Conversation:
+    """The agent hands the conversation back to the bot."""
+    conversation = _locked(conversation_id, workspace)
+    _ensure_holder(conversation, agent)
+    conversation.status = Conversation.Status.BOT
+    conversation.assigned_agent = None
+    conversation.save(update_fields=["status", "assigned_agent"])
+    _system_message(conversation, "released")
+    events.publish(
+        events.conversation_group(conversation.id),
+        events.event("handoff.released", conversation=events.conversation_payload(conversation)),
+    )
+    events.publish_conversation_updated(conversation)
+    return conversation
+
+
+@transaction.atomic
+def conversation_close(*, workspace: Workspace, conversation_id: int, agent: User) -> Conversation:
+    conversation = _locked(conversation_id, workspace)
+    if conversation.status == Conversation.Status.CLOSED:
+        return conversation
+    if conversation.status == Conversation.Status.WITH_AGENT:
+        _ensure_holder(conversation, agent)
+    conversation.status = Conversation.Status.CLOSED
+    conversation.closed_at = timezone.now()
+    conversation.save(update_fields=["status", "closed_at"])
+    _system_message(conversation, "closed")
+    events.publish(
+        events.conversation_group(conversation.id),
+        events.event("conversation.closed", conversation=events.conversation_payload(conversation)),
+    )
+    events.publish_conversation_updated(conversation)
+    return conversation
+
+
+@transaction.atomic
+def conversation_csat_record(
+    *, session: CustomerSession, score: int, comment: str = ""
+) -> Conversation:
+    """The customer's rating of their latest conversation."""
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise ValidationError({"score": "Score must be a whole number from 1 to 5."})
+    if len(comment) > 1000:
+        raise ValidationError({"comment": "A comment can be at most 1000 characters."})
+    conversation = (
+        Conversation.objects.select_for_update()
+        .filter(customer_session=session)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if conversation is None:
+        raise NotFound("There is no conversation to rate.", code="no_conversation")
+    conversation.csat_score = score
+    conversation.csat_comment = comment.strip()
+    conversation.save(update_fields=["csat_score", "csat_comment"])
+    return conversation

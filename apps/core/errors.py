@@ -67,3 +67,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 def json_error(request: HttpRequest, *, status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse(error_body(code=code, message=message), status=status)
+
+
+def validation_message(exc: DjangoValidationError) -> str:
+    """One sentence for a Django ValidationError (for error events on a socket)."""
+    detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+    return _fields_and_message(detail)[1]

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.chat",
     "apps.dialogue",
+    "apps.feedback",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +139,15 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- cache (rate limits) ---------------------------------------------------------------------
+CACHES: dict[str, Any]
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # No broker configured: run tasks inline, so the embedded default needs no worker process.
@@ -168,6 +178,20 @@ DEMO_PAGES_ENABLED = env.bool("DEMO_PAGES_ENABLED", default=False)
 # --- product limits -------------------------------------------------------------------------
 WIDGET_TOKEN_TTL_SECONDS = env.int("WIDGET_TOKEN_TTL_SECONDS", default=24 * 60 * 60)
 MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=4000)
+# One WebSocket event (JSON text) may be at most this many bytes.
+CHAT_EVENT_MAX_BYTES = env.int("CHAT_EVENT_MAX_BYTES", default=16 * 1024)
+# Rate limits as "count/seconds": customer messages per session and per client IP, every event per
+# socket, and widget session-token requests per IP.
+CHAT_RATE_MESSAGES_PER_SESSION = env.str("CHAT_RATE_MESSAGES_PER_SESSION", default="20/60")
+CHAT_RATE_MESSAGES_PER_IP = env.str("CHAT_RATE_MESSAGES_PER_IP", default="120/60")
+CHAT_RATE_EVENTS_PER_SOCKET = env.str("CHAT_RATE_EVENTS_PER_SOCKET", default="120/60")
+WIDGET_RATE_TOKENS_PER_IP = env.str("WIDGET_RATE_TOKENS_PER_IP", default="30/60")
+# A socket with no event from its client for this long is closed (4408).
+CHAT_IDLE_TIMEOUT_SECONDS = env.int("CHAT_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+# What answers a customer turn until the dialogue engine takes over (import path of a class).
+DIALOGUE_REPLIER = env.str(
+    "DIALOGUE_REPLIER", default="apps.dialogue.replies.AcknowledgementReplier"
+)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,0 +1,419 @@
+"""WebSocket consumers (see PROTOCOL.md). Thin: check the scope, validate the event, await a
+service, push events. Bad input gets an ``error`` event and the socket stays open."""
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from apps.accounts.models import CustomerSession, User, Workspace
+from apps.accounts.roles import Capability
+from apps.accounts.selectors import workspace_get_for_capability
+from apps.accounts.widget import widget_connect
+from apps.chat import events, selectors, services
+from apps.chat.models import Conversation, Message
+from apps.core.errors import validation_message
+from apps.core.exceptions import ApplicationError
+from apps.core.ratelimit import Rate, rate_limit_allow
+from apps.dialogue.services import turn_start
+from apps.feedback.services import feedback_record
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_IDLE = 4408
+HISTORY_LIMIT = 200
+
+
+class EventError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _field(data: dict[str, Any], name: str, kind: type, *, required: bool = True) -> Any:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise EventError("invalid", f"'{name}' is required.")
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise EventError("invalid", f"'{name}' must be a {kind.__name__}.")
+    return value
+
+
+class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    """What both sockets share: decoding, limits, error events, relaying group events."""
+
+    handlers: dict[str, str] = {}
+    groups_joined: set[str]
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        self.groups_joined = set()
+        self.last_activity = time.monotonic()
+        self.idle_task: asyncio.Task[None] | None = None
+        await super().websocket_connect(message)
+
+    async def disconnect(self, code: int) -> None:
+        if self.idle_task:
+            self.idle_task.cancel()
+        for group in list(self.groups_joined):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined.clear()
+
+    async def join(self, group: str) -> None:
+        if group not in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.add(group)
+
+    async def leave(self, group: str) -> None:
+        if group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups_joined.discard(group)
+
+    async def send_event(self, type_: str, **fields: Any) -> None:
+        await self.send(text_data=json.dumps(events.event(type_, **fields)))
+
+    async def send_error(self, code: str, message: str, ref: Any = None) -> None:
+        await self.send_event("error", code=code, message=message, ref=ref)
+
+    async def refuse(self, close_code: int, code: str, message: str) -> None:
+        await self.send_error(code, message)
+        await self.close(code=close_code)
+
+    def start_idle_watch(self) -> None:
+        self.idle_task = asyncio.get_running_loop().create_task(self._idle_watch())
+
+    async def _idle_watch(self) -> None:
+        timeout = settings.CHAT_IDLE_TIMEOUT_SECONDS
+        while True:
+            remaining = timeout - (time.monotonic() - self.last_activity)
+            if remaining <= 0:
+                await self.refuse(CLOSE_IDLE, "idle_timeout", "Closed after a long silence.")
+                return
+            await asyncio.sleep(min(remaining, 30))
+
+    def client_ip(self) -> str:
+        client = self.scope.get("client") or ("unknown", 0)
+        return str(client[0])
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self.last_activity = time.monotonic()
+        if text_data is None:
+            await self.send_error("invalid", "Send JSON text frames.")
+            return
+        if len(text_data.encode()) > settings.CHAT_EVENT_MAX_BYTES:
+            await self.send_error(
+                "too_large", f"An event can be at most {settings.CHAT_EVENT_MAX_BYTES} bytes."
+            )
+            return
+        try:
+            data = json.loads(text_data)
+        except ValueError:
+            await self.send_error("malformed", "The event is not valid JSON.")
+            return
+        if not isinstance(data, dict):
+            await self.send_error("invalid", "An event is a JSON object.")
+            return
+        ref = data.get("client_message_id") or data.get("type")
+        ref = ref if isinstance(ref, str | int) else None
+        if data.get("v") != events.PROTOCOL_VERSION:
+            await self.send_error("unsupported_version", 'Send events with "v": 1.', ref)
+            return
+        handler_name = self.handlers.get(data.get("type"))  # type: ignore[arg-type]
+        if handler_name is None:
+            await self.send_error("unknown_type", f"Unknown event type {data.get('type')!r}.", ref)
+            return
+        rate = Rate.parse(settings.CHAT_RATE_EVENTS_PER_SOCKET)
+        if not await database_sync_to_async(rate_limit_allow)(
+            scope="socket", key=self.channel_name, rate=rate
+        ):
+            await self.send_error("rate_limited", "Too many events; slow down.", ref)
+            return
+        handler: Callable[[dict[str, Any]], Awaitable[None]] = getattr(self, handler_name)
+        try:
+            await handler(data)
+        except EventError as exc:
+            await self.send_error(exc.code, exc.message, ref)
+        except ValidationError as exc:
+            await self.send_error("invalid", validation_message(exc), ref)
+        except ApplicationError as exc:
+            await self.send_error(exc.code, exc.message, ref)
+        except Exception:
+            logger.exception("chat event %s failed", data.get("type"))
+            await self.send_error("server_error", "Something went wrong; please retry.", ref)
+
+    async def chat_event(self, message: dict[str, Any]) -> None:
+        """An event relayed from a group (see ``events.publish``)."""
+        await self.send(text_data=json.dumps(message["event"]))
+
+
+class CustomerConsumer(ChatConsumer):
+    """``/ws/widget/<public_key>/?token=...``: one customer session."""
+
+    handlers = {
+        "sync": "on_sync",
+        "message.send": "on_message_send",
+        "feedback": "on_feedback",
+        "handoff.request": "on_handoff_request",
+        "csat": "on_csat",
+        "typing": "on_typing",
+        "ping": "on_ping",
+    }
+    session: CustomerSession
+    workspace: Workspace
+    conversation_id: int | None
+
+    async def connect(self) -> None:
+        await self.accept()
+        public_key = self.scope["url_route"]["kwargs"]["public_key"]
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        token = (query.get("token") or [""])[0]
+        origin = dict(self.scope.get("headers", [])).get(b"origin", b"").decode() or None
+        try:
+            self.workspace, self.session = await database_sync_to_async(widget_connect)(
+                public_key=public_key, token=token, origin=origin
+            )
+        except ApplicationError as exc:
+            close = CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_UNAUTHENTICATED
+            await self.refuse(close, exc.code, exc.message)
+            return
+        conversation = await database_sync_to_async(selectors.conversation_current_for_session)(
+            session=self.session
+        )
+        self.conversation_id = None
+        if conversation is not None:
+            await self.follow(conversation.id)
+        self.start_idle_watch()
+
+    async def follow(self, conversation_id: int) -> None:
+        """Listen to this conversation's group (and no longer to an earlier one)."""
+        if self.conversation_id == conversation_id:
+            return
+        if self.conversation_id is not None:
+            await self.leave(events.conversation_group(self.conversation_id))
+        self.conversation_id = conversation_id
+        await self.join(events.conversation_group(conversation_id))
+
+    async def on_sync(self, data: dict[str, Any]) -> None:
+        after = _field(data, "after", int, required=False) or 0
+        conversation, messages = await database_sync_to_async(_history)(self.session, after)
+        if conversation is not None:
+            await self.follow(conversation.id)
+        await self.send_event(
+            "history",
+            conversation=events.conversation_payload(conversation) if conversation else None,
+            messages=messages,
+        )
+
+    async def on_message_send(self, data: dict[str, Any]) -> None:
+        client_message_id = _field(data, "client_message_id", str)
+        text = _field(data, "text", str)
+        ip_rate = Rate.parse(settings.CHAT_RATE_MESSAGES_PER_IP)
+        session_rate = Rate.parse(settings.CHAT_RATE_MESSAGES_PER_SESSION)
+        allowed = await database_sync_to_async(_messages_allowed)(
+            str(self.session.id), self.client_ip(), session_rate, ip_rate
+        )
+        if not allowed:
+            raise EventError("rate_limited", "You are sending messages too fast; wait a moment.")
+        # Listen to the conversation before the message is stored, so its acknowledgement (the
+        # group's message.new, sent after commit) reaches this socket too.
+        conversation = await database_sync_to_async(services.conversation_get_or_start)(
+            session=self.session
+        )
+        await self.follow(conversation.id)
+        message, created, status = await database_sync_to_async(_receive)(
+            self.session, text, client_message_id
+        )
+        await self.follow(message.conversation_id)
+        if not created:
+            # A resend: acknowledge again, to this socket only; nothing is stored twice.
+            payload = await database_sync_to_async(events.message_payload)(message)
+            await self.send_event(
+                "message.new", conversation_id=message.conversation_id, message=payload
+            )
+            return
+        if status == Conversation.Status.BOT:
+            turn_start(conversation_id=message.conversation_id, customer_message_id=message.id)
+
+    async def on_feedback(self, data: dict[str, Any]) -> None:
+        message_id = _field(data, "message_id", int)
+        rating = _field(data, "rating", str)
+        reason = _field(data, "reason", str, required=False) or ""
+        await database_sync_to_async(feedback_record)(
+            session=self.session, message_id=message_id, rating=rating, reason=reason
+        )
+        await self.send_event("feedback.saved", message_id=message_id, rating=rating)
+
+    async def on_handoff_request(self, data: dict[str, Any]) -> None:
+        conversation = await database_sync_to_async(services.conversation_handoff_request)(
+            session=self.session
+        )
+        await self.follow(conversation.id)
+
+    async def on_csat(self, data: dict[str, Any]) -> None:
+        score = _field(data, "score", int)
+        comment = _field(data, "comment", str, required=False) or ""
+        await database_sync_to_async(services.conversation_csat_record)(
+            session=self.session, score=score, comment=comment
+        )
+        await self.send_event("csat.saved", score=score)
+
+    async def on_typing(self, data: dict[str, Any]) -> None:
+        active = _field(data, "active", bool)
+        if self.conversation_id is not None:
+            await events.apublish(
+                events.conversation_group(self.conversation_id),
+                events.event(
+                    "typing", conversation_id=self.conversation_id, sender="customer", active=active
+                ),
+            )
+
+    async def on_ping(self, data: dict[str, Any]) -> None:
+        await self.send_event("pong")
+
+    async def chat_event(self, message: dict[str, Any]) -> None:
+        payload = message["event"]
+        if payload.get("type") == "typing" and payload.get("sender") == "customer":
+            return  # the customer's own typing goes to agents only
+        await super().chat_event(message)
+
+
+def _history(
+    session: CustomerSession, after: int
+) -> tuple[Conversation | None, list[dict[str, Any]]]:
+    conversation = selectors.conversation_current_for_session(session=session)
+    if conversation is None:
+        return None, []
+    messages = selectors.message_list(conversation=conversation, after_id=after)[:HISTORY_LIMIT]
+    return conversation, [events.message_payload(m) for m in messages]
+
+
+def _messages_allowed(session_key: str, ip: str, session_rate: Rate, ip_rate: Rate) -> bool:
+    return rate_limit_allow(scope="msg-session", key=session_key, rate=session_rate) and (
+        rate_limit_allow(scope="msg-ip", key=ip, rate=ip_rate)
+    )
+
+
+def _receive(
+    session: CustomerSession, text: str, client_message_id: str
+) -> tuple[Message, bool, str]:
+    message, created = services.customer_message_receive(
+        session=session, text=text, client_message_id=client_message_id
+    )
+    status = Conversation.objects.values_list("status", flat=True).get(id=message.conversation_id)
+    return message, created, status
+
+
+class AgentConsumer(ChatConsumer):
+    """``/ws/agent/<workspace_slug>/``: an agent's live queue and the conversations they open."""
+
+    handlers = {
+        "queue": "on_queue",
+        "conversation.open": "on_open",
+        "conversation.claim": "on_claim",
+        "message.send": "on_message_send",
+        "conversation.release": "on_release",
+        "conversation.close": "on_close",
+        "typing": "on_typing",
+        "ping": "on_ping",
+    }
+    agent: User
+    workspace: Workspace
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.refuse(CLOSE_UNAUTHENTICATED, "not_authenticated", "Sign in first.")
+            return
+        try:
+            self.workspace = await database_sync_to_async(workspace_get_for_capability)(
+                user=user,
+                workspace_slug=self.scope["url_route"]["kwargs"]["workspace_slug"],
+                capability=Capability.CONVERSATIONS_HANDLE,
+            )
+        except ApplicationError as exc:
+            await self.refuse(CLOSE_FORBIDDEN, exc.code, exc.message)
+            return
+        self.agent = user
+        await self.join(events.agents_group(self.workspace.id))
+        self.start_idle_watch()
+
+    def _conversation_id(self, data: dict[str, Any]) -> int:
+        value: int = _field(data, "conversation_id", int)
+        return value
+
+    async def on_queue(self, data: dict[str, Any]) -> None:
+        queue = await database_sync_to_async(selectors.agent_queue)(workspace=self.workspace)
+        await self.send_event("queue", conversations=queue)
+
+    async def on_open(self, data: dict[str, Any]) -> None:
+        conversation_id = self._conversation_id(data)
+        detail = await database_sync_to_async(selectors.agent_conversation_detail)(
+            workspace=self.workspace, conversation_id=conversation_id
+        )
+        await self.join(events.conversation_group(conversation_id))
+        await self.send_event("conversation", **detail)
+
+    async def on_claim(self, data: dict[str, Any]) -> None:
+        conversation_id = self._conversation_id(data)
+        await database_sync_to_async(services.conversation_claim)(
+            workspace=self.workspace, conversation_id=conversation_id, agent=self.agent
+        )
+        await self.join(events.conversation_group(conversation_id))
+
+    async def on_message_send(self, data: dict[str, Any]) -> None:
+        conversation_id = self._conversation_id(data)
+        text = _field(data, "text", str)
+        client_message_id = _field(data, "client_message_id", str)
+        message, created = await database_sync_to_async(services.agent_message_send)(
+            workspace=self.workspace,
+            conversation_id=conversation_id,
+            agent=self.agent,
+            text=text,
+            client_message_id=client_message_id,
+        )
+        if not created:
+            payload = await database_sync_to_async(events.message_payload)(message)
+            await self.send_event("message.new", conversation_id=conversation_id, message=payload)
+
+    async def on_release(self, data: dict[str, Any]) -> None:
+        await database_sync_to_async(services.conversation_release)(
+            workspace=self.workspace, conversation_id=self._conversation_id(data), agent=self.agent
+        )
+
+    async def on_close(self, data: dict[str, Any]) -> None:
+        await database_sync_to_async(services.conversation_close)(
+            workspace=self.workspace, conversation_id=self._conversation_id(data), agent=self.agent
+        )
+
+    async def on_typing(self, data: dict[str, Any]) -> None:
+        conversation_id = self._conversation_id(data)
+        active = _field(data, "active", bool)
+        if events.conversation_group(conversation_id) in self.groups_joined:
+            await events.apublish(
+                events.conversation_group(conversation_id),
+                events.event(
+                    "typing", conversation_id=conversation_id, sender="agent", active=active
+                ),
+            )
+
+    async def on_ping(self, data: dict[str, Any]) -> None:
+        await self.send_event("pong")
+
+    async def chat_event(self, message: dict[str, Any]) -> None:
+        payload = message["event"]
+        if payload.get("type") == "typing" and payload.get("sender") == "agent":
+            return  # an agent's own typing goes to the customer only
+        await super().chat_event(message)

@@ -1,0 +1,55 @@
+"""What answers a customer turn until the dialogue engine (NLU, retrieval, generation) lands.
+
+A replier turns one customer turn into a stream of text chunks. The one here is honest about what
+the bot can do today: it acknowledges the message and points to the person button.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class TurnInput:
+    workspace_id: int
+    language: str
+    conversation_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ReplyMeta:
+    route: str
+    reason: str
+    sources: tuple[dict[str, str], ...] = ()
+
+
+class Replier(Protocol):
+    meta: ReplyMeta
+
+    def stream(self, turn: TurnInput) -> AsyncIterator[str]: ...
+
+
+_ACKNOWLEDGEMENT = {
+    "en": (
+        "Thanks, I have your message. I can't answer questions on my own yet. "
+        "If you need help now, choose “Talk to a person” and an agent will join this chat."
+    ),
+    "zh": (
+        "收到您的消息。我暂时还不能自己回答问题。如需立即帮助，请点击“转人工”，客服人员会加入对话。"
+    ),
+}
+
+
+class AcknowledgementReplier:
+    meta = ReplyMeta(
+        route="acknowledge",
+        reason="no dialogue engine is enabled for this workspace: the message was acknowledged",
+    )
+
+    async def stream(self, turn: TurnInput) -> AsyncIterator[str]:
+        text = _ACKNOWLEDGEMENT.get(turn.language, _ACKNOWLEDGEMENT["en"])
+        # Word by word (character by character for Chinese), as a generator would stream tokens.
+        pieces = text.split(" ") if turn.language != "zh" else list(text)
+        for index, piece in enumerate(pieces):
+            yield piece if index == 0 or turn.language == "zh" else " " + piece
