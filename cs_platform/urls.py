@@ -18,6 +18,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("apps.chat.page_urls")),
     path("", include("apps.core.urls")),
 ]
 

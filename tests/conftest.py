@@ -1,10 +1,17 @@
 from collections.abc import Callable
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Membership, Role, User, Workspace
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Rate-limit counters live in the cache: every test starts with none."""
+    cache.clear()
 
 
 @pytest.fixture

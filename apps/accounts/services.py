@@ -115,10 +115,11 @@ def membership_remove(*, membership: Membership) -> None:
 @transaction.atomic
 def demo_workspace_ensure(
     *, slug: str, name: str, admin_username: str, admin_password: str, origins: list[str]
-) -> tuple[Workspace, User, bool]:
-    """The demo workspace with its admin, created on first call. Returns ``(ws, admin, created)``.
+) -> tuple[Workspace, User, bool, User]:
+    """The demo workspace with its admin and an agent ("agent"), made on first call.
 
-    Safe to run again: an existing admin keeps the password it has.
+    Returns ``(workspace, admin, admin_created, agent)``. Safe to run again: existing users keep
+    their passwords; new allowed origins are added.
     """
     user, user_created = User.objects.get_or_create(
         username=admin_username, defaults={"is_staff": True, "is_superuser": True}
@@ -133,4 +134,12 @@ def demo_workspace_ensure(
         Membership.objects.get_or_create(
             user=user, workspace=workspace, defaults={"role": Role.ADMIN}
         )
-    return workspace, user, user_created
+        merged = _origins_normalize([*workspace.allowed_origins, *origins])
+        if merged != workspace.allowed_origins:
+            workspace_update(workspace=workspace, data={"allowed_origins": merged})
+    agent, agent_created = User.objects.get_or_create(username="agent")
+    if agent_created:
+        agent.set_password(admin_password)
+        agent.save(update_fields=["password"])
+    Membership.objects.get_or_create(user=agent, workspace=workspace, defaults={"role": Role.AGENT})
+    return workspace, user, user_created, agent

@@ -2,8 +2,10 @@
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,6 +33,11 @@ from apps.chat.serializers import (
 )
 from apps.core.exceptions import Unauthorized
 from apps.core.pagination import DefaultPagination
+from apps.core.ratelimit import Rate, rate_limit_allow
+
+
+def _client_ip(request: Request) -> str:
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
 class ConversationListApi(WorkspaceScopedView):
@@ -133,6 +140,9 @@ class WidgetSessionApi(WidgetView):
     )
     def post(self, request: Request, public_key: str) -> Response:
         workspace = self.resolve_workspace(request, public_key)
+        rate = Rate.parse(settings.WIDGET_RATE_TOKENS_PER_IP)
+        if not rate_limit_allow(scope="widget-token", key=_client_ip(request), rate=rate):
+            raise Throttled(detail="Too many session requests from this address; wait a minute.")
         data = WidgetSessionInput(data=request.data)
         data.is_valid(raise_exception=True)
         issued = customer_session_start(

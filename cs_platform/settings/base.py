@@ -69,7 +69,8 @@ ROOT_URLCONF = "cs_platform.urls"
 ASGI_APPLICATION = "cs_platform.asgi.application"
 WSGI_APPLICATION = "cs_platform.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/console/"
 
 TEMPLATES = [
     {

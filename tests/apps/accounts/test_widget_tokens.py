@@ -105,3 +105,14 @@ def test_preflight_only_for_allowed_origins(api: Any, workspace_a: Any) -> None:
     refused = api.options(url, HTTP_ORIGIN="https://evil.example.net")
     assert refused.status_code == 403
     assert "Access-Control-Allow-Origin" not in refused
+
+
+@pytest.mark.django_db
+def test_session_requests_are_rate_limited_per_ip(
+    api: Any, workspace_a: Any, settings: Any
+) -> None:
+    settings.WIDGET_RATE_TOKENS_PER_IP = "3/60"
+    codes = [_start(api, workspace_a, "https://acme.example.com").status_code for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+    refused = _start(api, workspace_a, "https://acme.example.com")
+    assert refused.json()["error"]["code"] == "throttled"

@@ -1,9 +1,9 @@
-"""Creates the demo workspace and its admin user (idempotent).
+"""Creates the demo workspace with its admin and an agent user (idempotent).
 
     python manage.py demo_seed [--password PW]
 
-A new admin gets the given password, or a random one that is printed and kept in
-``var/demo-credentials.txt``.
+New users get the given password, or a random one that is printed and kept in
+``var/demo-credentials.txt``; both the admin and the agent ("agent") sign in with it.
 """
 
 import secrets
@@ -25,20 +25,28 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="Default: random, printed once.")
         parser.add_argument("--slug", default="demo")
         parser.add_argument("--name", default="Demo Shop")
+        parser.add_argument(
+            "--origin",
+            action="append",
+            default=[],
+            help="Another origin allowed to open the widget (repeatable).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = options["password"] or secrets.token_urlsafe(12)
-        workspace, user, created = demo_workspace_ensure(
+        workspace, user, created, agent = demo_workspace_ensure(
             slug=options["slug"],
             name=options["name"],
             admin_username=options["username"],
             admin_password=password,
-            origins=DEMO_ORIGINS,
+            origins=[*DEMO_ORIGINS, *options["origin"]],
         )
         credentials = settings.VAR_DIR / "demo-credentials.txt"
         if created:
             credentials.parent.mkdir(parents=True, exist_ok=True)
-            credentials.write_text(f"username: {user.username}\npassword: {password}\n")
+            credentials.write_text(
+                f"username: {user.username}\nagent: {agent.username}\npassword: {password}\n"
+            )
             credentials.chmod(0o600)
         self.stdout.write(
             self.style.SUCCESS(f"Demo workspace '{workspace.name}' ({workspace.slug})")
@@ -46,6 +54,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  widget key: {workspace.public_key}")
         if created:
             self.stdout.write(f"  admin: {user.username} / {password}  (saved in {credentials})")
+            self.stdout.write(f"  agent: {agent.username} / {password}")
         elif credentials.exists():
             self.stdout.write(f"  admin: {user.username} (password in {credentials})")
         else:
