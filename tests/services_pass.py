@@ -39,6 +39,7 @@ def main() -> int:
         "REDIS_URL": REDIS_URL,
         "CELERY_BROKER_URL": BROKER_URL,
         "CS_EXPECT_DB": "postgresql",
+        "CS_EXPECT_CHANNEL_LAYER": "channels_redis.core.RedisChannelLayer",
         "CS_REQUIRE_SERVICES": "1",
     }
     print(f"services pass: PostgreSQL {DATABASE_URL}, Redis {REDIS_URL}, broker {BROKER_URL}")

@@ -22,7 +22,7 @@ def conversation_get_or_start(*, session: CustomerSession) -> Conversation:
     """The customer's open conversation, or a new one when there is none."""
     with transaction.atomic():
         conversation = (
-            Conversation.objects.select_for_update()
+            Conversation.objects.select_for_update(of=("self",))
             .filter(customer_session=session)
             .exclude(status=Conversation.Status.CLOSED)
             .order_by("-created_at", "-id")
@@ -169,7 +169,7 @@ def _system_message(conversation: Conversation, key: str, **fields: str) -> Mess
 
 def _locked(conversation_id: int, workspace: Workspace) -> Conversation:
     conversation = (
-        Conversation.objects.select_for_update()
+        Conversation.objects.select_for_update(of=("self",))
         .select_related("workspace", "assigned_agent")
         .filter(id=conversation_id, workspace=workspace)
         .first()
@@ -304,7 +304,7 @@ def conversation_csat_record(
     if len(comment) > 1000:
         raise ValidationError({"comment": "A comment can be at most 1000 characters."})
     conversation = (
-        Conversation.objects.select_for_update()
+        Conversation.objects.select_for_update(of=("self",))
         .filter(customer_session=session)
         .order_by("-created_at", "-id")
         .first()

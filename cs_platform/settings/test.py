@@ -24,3 +24,6 @@ STORAGES = {
 # Tests run tasks inline; the Celery tests that need a real broker and worker switch this off
 # for themselves (tests/apps/chat/test_tasks_broker.py).
 CELERY_TASK_ALWAYS_EAGER = True
+# Worker threads (database_sync_to_async) close their connections after each call, so the test
+# database can be dropped at the end of a PostgreSQL run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

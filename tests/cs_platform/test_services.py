@@ -2,6 +2,7 @@
 
 import os
 import uuid
+from typing import Any
 
 import pytest
 from channels_redis.core import RedisChannelLayer
@@ -32,3 +33,11 @@ def test_database_is_the_one_this_run_expects() -> None:
     if expected is None:
         pytest.skip("CS_EXPECT_DB not set: this run does not pin a database")
     assert connection.vendor == expected
+
+
+def test_channel_layer_is_the_one_this_run_expects(settings: Any) -> None:
+    """CI's services pass runs every WebSocket test on Redis; this proves it really does."""
+    expected = os.environ.get("CS_EXPECT_CHANNEL_LAYER")
+    if expected is None:
+        pytest.skip("CS_EXPECT_CHANNEL_LAYER not set: this run does not pin a channel layer")
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == expected
