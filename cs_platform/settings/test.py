@@ -26,4 +26,4 @@ STORAGES = {
 CELERY_TASK_ALWAYS_EAGER = True
 # Worker threads (database_sync_to_async) close their connections after each call, so the test
 # database can be dropped at the end of a PostgreSQL run.
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+DATABASES["default"]["CONN_MAX_AGE"] = 0

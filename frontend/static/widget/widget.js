@@ -803,6 +803,7 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
     }
     feedback.querySelector(".reason").hidden = true;
     feedback.querySelector('[data-testid="cs-thumb-down"]').setAttribute("aria-expanded", "false");
+    feedback.querySelector(".feedback__label").hidden = true;
     feedback.querySelector(".feedback__thanks").textContent = t("feedbackThanks");
   }
 
@@ -838,6 +839,7 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
       if (pending && id) {
         pending.dataset.messageId = String(id);
         setMessageState(pending, "delivered", null);
+        if (message.created_at) pending.querySelector(".msg__bubble").title = formatTime(message.created_at);
         byId.set(id, pending);
         place(pending);
         return;
@@ -914,7 +916,11 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
     streams.clear();
   }
 
+  // The server announces handoffs and closing with a system message just before the event; the
+  // local note only stands in when that message is not the latest thing shown.
   function addNote(text) {
+    const last = ui.messages.lastElementChild;
+    if (last && last.dataset.sender === "system" && last.dataset.messageId) return;
     mutateList(() => ui.messages.append(h("div", { class: "note", "data-testid": "cs-note", text })));
   }
 
@@ -1202,7 +1208,6 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
 
   async function establish(resume) {
     if (state.stopped) return;
-    setStatus(state.everConnected ? "reconnecting" : "connecting");
     const result = await requestSession(resume);
     if (state.stopped) return;
     if (result.fatal) stop(result.fatal);
@@ -1252,7 +1257,9 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
     const delay = ceiling / 2 + (Math.random() * ceiling) / 2;
     state.attempts += 1;
     state.reconnectFn = fn;
-    setStatus(state.everConnected ? "reconnecting" : "connecting");
+    // Before the first connection a failing server (or a site it refuses) looks like a network
+    // error to the browser; after a few tries say so instead of "Connecting…" forever.
+    setStatus(state.everConnected ? "reconnecting" : state.attempts > 3 ? "unavailable" : "connecting");
     state.reconnectTimer = setTimeout(() => {
       state.reconnectFn = null;
       fn();
@@ -1282,6 +1289,7 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
   function init() {
     buildUi();
     for (const entry of state.outbox) renderPending(entry);
+    setStatus("connecting");
     window.addEventListener("online", reconnectNow);
     establish(true);
   }
