@@ -13,7 +13,7 @@ PORT ?= 8000
 # Where the CPU build of torch comes from when pip's own configuration doesn't provide it.
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: venv demo serve test test-embedded test-services lint format clean
+.PHONY: venv browser demo serve test test-embedded test-services lint format clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,14 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PIP) install --quiet -c constraints.txt -r requirements.txt -r requirements-dev.txt
 	@touch $@
 
+# Debian's Chromium for the browser tests (installed when we are root and it is missing; elsewhere
+# the browser tests skip with the reason, except under CS_REQUIRE_SERVICES=1 where they fail).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium (Debian package) for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 demo: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_seed
@@ -34,7 +42,7 @@ demo: venv
 
 test: venv lint test-embedded test-services
 
-test-embedded: venv
+test-embedded: venv browser
 	$(VENV)/bin/pytest
 
 test-services: venv
