@@ -5,11 +5,11 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,10 +19,12 @@ from apps.accounts.roles import Capability
 from apps.accounts.selectors import workspace_get_for_capability
 from apps.accounts.widget import widget_connect
 from apps.chat import events, selectors, services
-from apps.chat.models import Conversation, Message
+from apps.chat.models import Conversation
+from apps.core.db import db_async
 from apps.core.errors import validation_message
-from apps.core.exceptions import ApplicationError
-from apps.core.ratelimit import Rate, rate_limit_allow
+from apps.core.exceptions import ApplicationError, RateLimited
+from apps.core.ratelimit import LocalWindow, Rate, rate_limit_allow
+from apps.dialogue.replies import TurnInput
 from apps.dialogue.services import turn_start
 from apps.feedback.services import feedback_record
 
@@ -62,6 +64,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.groups_joined = set()
         self.last_activity = time.monotonic()
         self.idle_task: asyncio.Task[None] | None = None
+        self.event_limit = LocalWindow(Rate.parse(settings.CHAT_RATE_EVENTS_PER_SOCKET))
         await super().websocket_connect(message)
 
     async def disconnect(self, code: int) -> None:
@@ -134,10 +137,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if handler_name is None:
             await self.send_error("unknown_type", f"Unknown event type {data.get('type')!r}.", ref)
             return
-        rate = Rate.parse(settings.CHAT_RATE_EVENTS_PER_SOCKET)
-        if not await database_sync_to_async(rate_limit_allow)(
-            scope="socket", key=self.channel_name, rate=rate
-        ):
+        if not self.event_limit.allow():
             await self.send_error("rate_limited", "Too many events; slow down.", ref)
             return
         handler: Callable[[dict[str, Any]], Awaitable[None]] = getattr(self, handler_name)
@@ -181,17 +181,18 @@ class CustomerConsumer(ChatConsumer):
         token = (query.get("token") or [""])[0]
         origin = dict(self.scope.get("headers", [])).get(b"origin", b"").decode() or None
         try:
-            self.workspace, self.session = await database_sync_to_async(widget_connect)(
+            self.workspace, self.session = await db_async(widget_connect)(
                 public_key=public_key, token=token, origin=origin
             )
         except ApplicationError as exc:
             close = CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_UNAUTHENTICATED
             await self.refuse(close, exc.code, exc.message)
             return
-        conversation = await database_sync_to_async(selectors.conversation_current_for_session)(
+        conversation = await db_async(selectors.conversation_current_for_session)(
             session=self.session
         )
         self.conversation_id = None
+        self.acked_directly: deque[int] = deque(maxlen=64)
         if conversation is not None:
             await self.follow(conversation.id)
         self.start_idle_watch()
@@ -207,7 +208,7 @@ class CustomerConsumer(ChatConsumer):
 
     async def on_sync(self, data: dict[str, Any]) -> None:
         after = _field(data, "after", int, required=False) or 0
-        conversation, messages = await database_sync_to_async(_history)(self.session, after)
+        conversation, messages = await db_async(_history)(self.session, after)
         if conversation is not None:
             await self.follow(conversation.id)
         await self.send_event(
@@ -219,52 +220,40 @@ class CustomerConsumer(ChatConsumer):
     async def on_message_send(self, data: dict[str, Any]) -> None:
         client_message_id = _field(data, "client_message_id", str)
         text = _field(data, "text", str)
-        ip_rate = Rate.parse(settings.CHAT_RATE_MESSAGES_PER_IP)
-        session_rate = Rate.parse(settings.CHAT_RATE_MESSAGES_PER_SESSION)
-        allowed = await database_sync_to_async(_messages_allowed)(
-            str(self.session.id), self.client_ip(), session_rate, ip_rate
+        message, conversation_id, created, status = await db_async(_receive)(
+            self.session, text, client_message_id, self.client_ip()
         )
-        if not allowed:
-            raise EventError("rate_limited", "You are sending messages too fast; wait a moment.")
-        # Listen to the conversation before the message is stored, so its acknowledgement (the
-        # group's message.new, sent after commit) reaches this socket too.
-        conversation = await database_sync_to_async(services.conversation_get_or_start)(
-            session=self.session
-        )
-        await self.follow(conversation.id)
-        message, created, status = await database_sync_to_async(_receive)(
-            self.session, text, client_message_id
-        )
-        await self.follow(message.conversation_id)
-        if not created:
-            # A resend: acknowledge again, to this socket only; nothing is stored twice.
-            payload = await database_sync_to_async(events.message_payload)(message)
-            await self.send_event(
-                "message.new", conversation_id=message.conversation_id, message=payload
+        await self.follow(conversation_id)
+        # The acknowledgement goes straight to this socket (the group's copy is skipped below):
+        # it must not depend on when this socket joined the conversation's group.
+        self.acked_directly.append(message["id"])
+        await self.send_event("message.new", conversation_id=conversation_id, message=message)
+        if created and status == Conversation.Status.BOT:
+            turn = TurnInput(
+                workspace_id=self.workspace.id,
+                language=self.workspace.language,
+                conversation_id=conversation_id,
+                text=text,
             )
-            return
-        if status == Conversation.Status.BOT:
-            turn_start(conversation_id=message.conversation_id, customer_message_id=message.id)
+            turn_start(turn=turn, customer_message_id=message["id"])
 
     async def on_feedback(self, data: dict[str, Any]) -> None:
         message_id = _field(data, "message_id", int)
         rating = _field(data, "rating", str)
         reason = _field(data, "reason", str, required=False) or ""
-        await database_sync_to_async(feedback_record)(
+        await db_async(feedback_record)(
             session=self.session, message_id=message_id, rating=rating, reason=reason
         )
         await self.send_event("feedback.saved", message_id=message_id, rating=rating)
 
     async def on_handoff_request(self, data: dict[str, Any]) -> None:
-        conversation = await database_sync_to_async(services.conversation_handoff_request)(
-            session=self.session
-        )
+        conversation = await db_async(services.conversation_handoff_request)(session=self.session)
         await self.follow(conversation.id)
 
     async def on_csat(self, data: dict[str, Any]) -> None:
         score = _field(data, "score", int)
         comment = _field(data, "comment", str, required=False) or ""
-        await database_sync_to_async(services.conversation_csat_record)(
+        await db_async(services.conversation_csat_record)(
             session=self.session, score=score, comment=comment
         )
         await self.send_event("csat.saved", score=score)
@@ -286,6 +275,8 @@ class CustomerConsumer(ChatConsumer):
         payload = message["event"]
         if payload.get("type") == "typing" and payload.get("sender") == "customer":
             return  # the customer's own typing goes to agents only
+        if payload.get("type") == "message.new" and payload["message"]["id"] in self.acked_directly:
+            return  # acknowledged already
         await super().chat_event(message)
 
 
@@ -299,20 +290,22 @@ def _history(
     return conversation, [events.message_payload(m) for m in messages]
 
 
-def _messages_allowed(session_key: str, ip: str, session_rate: Rate, ip_rate: Rate) -> bool:
-    return rate_limit_allow(scope="msg-session", key=session_key, rate=session_rate) and (
-        rate_limit_allow(scope="msg-ip", key=ip, rate=ip_rate)
-    )
-
-
 def _receive(
-    session: CustomerSession, text: str, client_message_id: str
-) -> tuple[Message, bool, str]:
+    session: CustomerSession, text: str, client_message_id: str, ip: str
+) -> tuple[dict[str, Any], int, bool, str]:
+    """One trip to the database thread: limits, store, and what the consumer needs next."""
+    session_rate = Rate.parse(settings.CHAT_RATE_MESSAGES_PER_SESSION)
+    ip_rate = Rate.parse(settings.CHAT_RATE_MESSAGES_PER_IP)
+    if not (
+        rate_limit_allow(scope="msg-session", key=str(session.id), rate=session_rate)
+        and rate_limit_allow(scope="msg-ip", key=ip, rate=ip_rate)
+    ):
+        raise RateLimited("You are sending messages too fast; wait a moment.")
     message, created = services.customer_message_receive(
         session=session, text=text, client_message_id=client_message_id
     )
     status = Conversation.objects.values_list("status", flat=True).get(id=message.conversation_id)
-    return message, created, status
+    return events.message_payload(message), message.conversation_id, created, status
 
 
 class AgentConsumer(ChatConsumer):
@@ -338,7 +331,7 @@ class AgentConsumer(ChatConsumer):
             await self.refuse(CLOSE_UNAUTHENTICATED, "not_authenticated", "Sign in first.")
             return
         try:
-            self.workspace = await database_sync_to_async(workspace_get_for_capability)(
+            self.workspace = await db_async(workspace_get_for_capability)(
                 user=user,
                 workspace_slug=self.scope["url_route"]["kwargs"]["workspace_slug"],
                 capability=Capability.CONVERSATIONS_HANDLE,
@@ -355,12 +348,12 @@ class AgentConsumer(ChatConsumer):
         return value
 
     async def on_queue(self, data: dict[str, Any]) -> None:
-        queue = await database_sync_to_async(selectors.agent_queue)(workspace=self.workspace)
+        queue = await db_async(selectors.agent_queue)(workspace=self.workspace)
         await self.send_event("queue", conversations=queue)
 
     async def on_open(self, data: dict[str, Any]) -> None:
         conversation_id = self._conversation_id(data)
-        detail = await database_sync_to_async(selectors.agent_conversation_detail)(
+        detail = await db_async(selectors.agent_conversation_detail)(
             workspace=self.workspace, conversation_id=conversation_id
         )
         await self.join(events.conversation_group(conversation_id))
@@ -368,7 +361,7 @@ class AgentConsumer(ChatConsumer):
 
     async def on_claim(self, data: dict[str, Any]) -> None:
         conversation_id = self._conversation_id(data)
-        await database_sync_to_async(services.conversation_claim)(
+        await db_async(services.conversation_claim)(
             workspace=self.workspace, conversation_id=conversation_id, agent=self.agent
         )
         await self.join(events.conversation_group(conversation_id))
@@ -377,7 +370,7 @@ class AgentConsumer(ChatConsumer):
         conversation_id = self._conversation_id(data)
         text = _field(data, "text", str)
         client_message_id = _field(data, "client_message_id", str)
-        message, created = await database_sync_to_async(services.agent_message_send)(
+        message, created = await db_async(services.agent_message_send)(
             workspace=self.workspace,
             conversation_id=conversation_id,
             agent=self.agent,
@@ -385,16 +378,16 @@ class AgentConsumer(ChatConsumer):
             client_message_id=client_message_id,
         )
         if not created:
-            payload = await database_sync_to_async(events.message_payload)(message)
+            payload = await db_async(events.message_payload)(message)
             await self.send_event("message.new", conversation_id=conversation_id, message=payload)
 
     async def on_release(self, data: dict[str, Any]) -> None:
-        await database_sync_to_async(services.conversation_release)(
+        await db_async(services.conversation_release)(
             workspace=self.workspace, conversation_id=self._conversation_id(data), agent=self.agent
         )
 
     async def on_close(self, data: dict[str, Any]) -> None:
-        await database_sync_to_async(services.conversation_close)(
+        await db_async(services.conversation_close)(
             workspace=self.workspace, conversation_id=self._conversation_id(data), agent=self.agent
         )
 

@@ -37,3 +37,8 @@ class Conflict(ApplicationError):
 class Unauthorized(ApplicationError):
     status = 401
     code = "unauthorized"
+
+
+class RateLimited(ApplicationError):
+    status = 429
+    code = "rate_limited"

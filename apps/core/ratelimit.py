@@ -30,3 +30,20 @@ def rate_limit_allow(*, scope: str, key: str, rate: Rate) -> bool:
         cache.add(cache_key, 1, timeout=rate.seconds + 1)
         hits = 1
     return hits <= rate.count
+
+
+class LocalWindow:
+    """A fixed-window counter held in memory, for limits on something that lives in one process
+    (one WebSocket): no round trip to the cache per event."""
+
+    def __init__(self, rate: Rate):
+        self.rate = rate
+        self.window = -1
+        self.hits = 0
+
+    def allow(self) -> bool:
+        window = int(time.monotonic()) // self.rate.seconds
+        if window != self.window:
+            self.window, self.hits = window, 0
+        self.hits += 1
+        return self.hits <= self.rate.count

@@ -8,10 +8,8 @@ through a streamed reply, the reply is still finished and stored, and the custom
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
@@ -19,13 +17,14 @@ from django.utils.module_loading import import_string
 from apps.chat import events
 from apps.chat.models import Conversation, Message
 from apps.chat.services import message_create
+from apps.core.db import db_async
 from apps.dialogue.models import TurnTrace
 from apps.dialogue.replies import Replier, TurnInput
 
 logger = logging.getLogger(__name__)
 
 TRACE_VERSION = 1
-_running: set[asyncio.Task[Message | None]] = set()
+_running: set[asyncio.Task[Message]] = set()
 
 
 def replier_get() -> Replier:
@@ -33,41 +32,21 @@ def replier_get() -> Replier:
     return replier
 
 
-@dataclass(frozen=True)
-class _TurnContext:
-    turn: TurnInput
-    customer_message_id: int
-    status: str
-
-
-def _turn_context(conversation_id: int, customer_message_id: int) -> _TurnContext:
-    message = Message.objects.select_related("conversation__workspace").get(
-        id=customer_message_id, conversation_id=conversation_id
-    )
-    conversation = message.conversation
-    return _TurnContext(
-        turn=TurnInput(
-            workspace_id=conversation.workspace_id,
-            language=conversation.workspace.language,
-            conversation_id=conversation.id,
-            text=message.text,
-        ),
-        customer_message_id=message.id,
-        status=conversation.status,
-    )
-
-
 def _turn_persist(
-    context: _TurnContext, replier: Replier, text: str, latency_ms: dict[str, float]
+    turn: TurnInput,
+    customer_message_id: int,
+    replier: Replier,
+    text: str,
+    latency_ms: dict[str, float],
 ) -> Message:
-    conversation = Conversation.objects.get(id=context.turn.conversation_id)
+    conversation = Conversation.objects.get(id=turn.conversation_id)
     with transaction.atomic():
         reply, _ = message_create(
             conversation=conversation,
             sender=Message.Sender.BOT,
             text=text,
             # One reply per customer message, even if a turn were run twice.
-            client_message_id=f"reply-{context.customer_message_id}",
+            client_message_id=f"reply-{customer_message_id}",
             sources=list(replier.meta.sources),
             publish=False,
         )
@@ -80,7 +59,7 @@ def _turn_persist(
         }
         TurnTrace.objects.update_or_create(
             conversation=conversation,
-            customer_message_id=context.customer_message_id,
+            customer_message_id=customer_message_id,
             defaults={
                 "workspace_id": conversation.workspace_id,
                 "reply_message": reply,
@@ -92,16 +71,50 @@ def _turn_persist(
     return reply
 
 
+class _DeltaStream:
+    """Publishes reply chunks as they come. While one publish is in flight, newer chunks wait
+    and go out together in the next one: a slow generator streams token by token, a fast one
+    doesn't flood the channel layer with a message per token."""
+
+    def __init__(self, group: str, conversation_id: int, stream_id: str):
+        self.group = group
+        self.conversation_id = conversation_id
+        self.stream_id = stream_id
+        self.pending: list[str] = []
+        self.sender: asyncio.Task[None] | None = None
+
+    def push(self, chunk: str) -> None:
+        self.pending.append(chunk)
+        if self.sender is None or self.sender.done():
+            self.sender = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self.pending:
+            delta = "".join(self.pending)
+            self.pending.clear()
+            await events.apublish(
+                self.group,
+                events.event(
+                    "message.delta",
+                    conversation_id=self.conversation_id,
+                    stream_id=self.stream_id,
+                    delta=delta,
+                ),
+            )
+
+    async def finish(self) -> None:
+        if self.sender is not None:
+            await self.sender
+
+
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
-async def turn_handle(*, conversation_id: int, customer_message_id: int) -> Message | None:
-    """Answers one customer message; returns the stored reply (None when a person has the chat)."""
+async def turn_handle(*, turn: TurnInput, customer_message_id: int) -> Message:
+    """Answers one customer message (the caller checked the bot has the conversation)."""
     started = time.perf_counter()
-    context = await database_sync_to_async(_turn_context)(conversation_id, customer_message_id)
-    if context.status != Conversation.Status.BOT:
-        return None
+    conversation_id = turn.conversation_id
     replier = replier_get()
     group = events.conversation_group(conversation_id)
     stream_id = f"turn-{customer_message_id}"
@@ -110,20 +123,18 @@ async def turn_handle(*, conversation_id: int, customer_message_id: int) -> Mess
     )
     chunks: list[str] = []
     latency: dict[str, float] = {}
-    async for chunk in replier.stream(context.turn):
+    stream = _DeltaStream(group, conversation_id, stream_id)
+    async for chunk in replier.stream(turn):
         if not chunks:
             latency["first_chunk"] = _ms(started)
         chunks.append(chunk)
-        await events.apublish(
-            group,
-            events.event(
-                "message.delta", conversation_id=conversation_id, stream_id=stream_id, delta=chunk
-            ),
-        )
+        stream.push(chunk)
+        await asyncio.sleep(0)  # let the publisher run between chunks
+    await stream.finish()
     latency["generate"] = _ms(started)
     latency["total"] = latency["generate"]
-    reply: Message = await database_sync_to_async(_turn_persist)(
-        context, replier, "".join(chunks), latency
+    reply: Message = await db_async(_turn_persist)(
+        turn, customer_message_id, replier, "".join(chunks), latency
     )
     await events.apublish(
         group,
@@ -131,23 +142,23 @@ async def turn_handle(*, conversation_id: int, customer_message_id: int) -> Mess
             "message.done",
             conversation_id=conversation_id,
             stream_id=stream_id,
-            message=await database_sync_to_async(events.message_payload)(reply),
+            message=events.message_payload(reply),  # a bot reply has no agent to load
         ),
     )
     return reply
 
 
-def turn_start(*, conversation_id: int, customer_message_id: int) -> asyncio.Task[Message | None]:
+def turn_start(*, turn: TurnInput, customer_message_id: int) -> asyncio.Task[Message]:
     """Runs ``turn_handle`` in the background of this process's event loop."""
     task = asyncio.get_running_loop().create_task(
-        turn_handle(conversation_id=conversation_id, customer_message_id=customer_message_id)
+        turn_handle(turn=turn, customer_message_id=customer_message_id)
     )
     _running.add(task)
     task.add_done_callback(_turn_finished)
     return task
 
 
-def _turn_finished(task: asyncio.Task[Message | None]) -> None:
+def _turn_finished(task: asyncio.Task[Message]) -> None:
     _running.discard(task)
     if not task.cancelled() and task.exception() is not None:
         logger.error("turn failed", exc_info=task.exception())

@@ -101,6 +101,10 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Async code reaches the ORM through a thread pool on a server database (see apps/core/db.py).
+DB_ASYNC_THREAD_POOL = env.bool(
+    "DB_ASYNC_THREAD_POOL", default=DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

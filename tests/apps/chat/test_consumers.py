@@ -345,3 +345,16 @@ async def test_agent_socket_needs_an_agent_of_that_workspace(
     socket = await connect_agent(agent_b, workspace_a)
     assert (await socket.receive())["code"] == "not_found"
     assert (await socket.communicator.receive_output())["code"] == 4403
+
+
+async def test_too_many_events_on_one_socket(
+    workspace_a: Any, connect_customer: Any, settings: Any
+) -> None:
+    settings.CHAT_RATE_EVENTS_PER_SOCKET = "3/60"
+    socket, _ = await connect_customer(workspace_a)
+    for _ in range(3):
+        await socket.send("ping")
+        assert (await socket.receive())["type"] == "pong"
+    await socket.send("ping")
+    assert (await socket.receive())["code"] == "rate_limited"
+    await socket.close()

@@ -1,0 +1,328 @@
+"""Chat load benchmark: many concurrent widget sessions against a production-shaped server.
+
+    .venv/bin/python -m benchmarks.chat_load [--sessions 200] [--messages 5] [--workers 2]
+
+Starts the production web server (``cs_platform.serve``: uvicorn, N worker processes) on
+loopback, on PostgreSQL and the Redis channel layer
+(a fresh ``cs_bench`` database and Redis db 13), opens the sessions at once, sends the messages
+one after another per session (each waits for the bot's reply), then counts from the database
+what was lost or stored twice. Bounded: every session has a deadline and the run stops after
+``--timeout`` seconds. Writes ``benchmarks/results/chat_load.json``.
+
+Traffic goes to 127.0.0.1 only.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_BENCH_DB = "cs_bench"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@dataclass
+class SessionResult:
+    sent: list[str] = field(default_factory=list)
+    acked: set[str] = field(default_factory=set)
+    refused: set[str] = field(default_factory=set)
+    replies: int = 0
+    first_chunk_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    history_ids: list[int] = field(default_factory=list)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _fresh_database() -> str:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {PG_BENCH_DB}")
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_BENCH_DB}"
+
+
+def _server_env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="cs_platform.settings.local",
+        DJANGO_DEBUG="0",
+        DATABASE_URL=database_url,
+        REDIS_URL=REDIS_URL,
+        CS_VAR_DIR=str(ROOT / "var" / "bench"),
+        LOG_LEVEL="WARNING",
+        # Every simulated customer comes from 127.0.0.1: lift the per-IP limits for this run.
+        CHAT_RATE_MESSAGES_PER_IP="100000/60",
+        WIDGET_RATE_TOKENS_PER_IP="100000/60",
+    )
+    env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+def _rss_mb(pids: list[int]) -> float:
+    total_kb = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total_kb / 1024, 1)
+
+
+def _process_tree(root_pid: int) -> list[int]:
+    pids = [root_pid]
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(path.read_text().split(") ", 1)[1].split()[1]) == root_pid:
+                pids.append(int(path.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pids
+
+
+def _token(base: str, key: str, origin: str) -> str:
+    request = urllib.request.Request(  # noqa: S310 (loopback only)
+        f"{base}/api/v1/widget/{key}/session/",
+        data=b"{}",
+        headers={"Content-Type": "application/json", "Origin": origin},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return str(json.loads(response.read())["token"])
+
+
+async def _session(
+    base: str, key: str, origin: str, token: str, messages: int, deadline: float
+) -> SessionResult:
+    result = SessionResult()
+    uri = base.replace("http", "ws", 1) + f"/ws/widget/{key}/?token={token}"
+    async with websockets.connect(uri, origin=origin, open_timeout=30, max_size=2**20) as ws:
+        for index in range(messages):
+            client_id = f"bench-{uuid.uuid4().hex}-{index}"
+            sent = time.perf_counter()
+            result.sent.append(client_id)
+            payload = {"v": 1, "type": "message.send", "client_message_id": client_id}
+            await ws.send(json.dumps({**payload, "text": f"Question {index}: where is my order?"}))
+            first_chunk = None
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    result.errors.append("deadline")
+                    return result
+                event = json.loads(await asyncio.wait_for(ws.recv(), timeout=remaining))
+                kind = event["type"]
+                if kind == "message.new" and event["message"]["client_message_id"] == client_id:
+                    result.acked.add(client_id)
+                elif kind == "message.delta" and first_chunk is None:
+                    first_chunk = (time.perf_counter() - sent) * 1000
+                elif kind == "message.done":
+                    result.replies += 1
+                    break
+                elif kind == "error":
+                    result.errors.append(event["code"])
+                    if event.get("ref") == client_id:
+                        result.refused.add(client_id)
+                    break
+            if first_chunk is not None:
+                result.first_chunk_ms.append(first_chunk)
+        await ws.send(json.dumps({"v": 1, "type": "sync", "after": 0}))
+        while True:
+            event = json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
+            if event["type"] == "history":
+                result.history_ids = [m["id"] for m in event["messages"]]
+                break
+    return result
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else 0.0
+
+
+def _stored(database_url: str) -> tuple[list[str], int, int]:
+    """Client ids of the stored customer messages, those answered by a bot reply, and the
+    number of extra rows (one client id stored more than once)."""
+    with psycopg.connect(database_url) as db:
+        customer = [
+            row[0]
+            for row in db.execute(
+                "SELECT client_message_id FROM chat_message WHERE sender = 'customer'"
+            )
+        ]
+        (answered,) = db.execute(
+            "SELECT COUNT(*) FROM chat_message c WHERE c.sender = 'customer' AND EXISTS ("
+            "SELECT 1 FROM chat_message r WHERE r.conversation_id = c.conversation_id "
+            "AND r.client_message_id = 'reply-' || c.id)"
+        ).fetchone()
+        (extra,) = db.execute(
+            "SELECT COUNT(*) - COUNT(DISTINCT (conversation_id, client_message_id)) "
+            "FROM chat_message"
+        ).fetchone()
+    return customer, int(answered), int(extra)
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    database_url = _fresh_database()
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    env = _server_env(database_url)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    manage = [sys.executable, "manage.py"]
+    subprocess.run(
+        [*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    seed = subprocess.run(
+        [*manage, "demo_seed", "--password", "bench-password", "--origin", base],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    key = next(line.split()[-1] for line in seed.stdout.splitlines() if "widget key" in line)
+    server = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "cs_platform.serve", "--host", "127.0.0.1"],
+            *["--port", str(port), "--workers", str(args.workers), "--log-level", "warning"],
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310
+                break
+            except OSError:
+                await asyncio.sleep(0.25)
+        else:
+            raise RuntimeError("the server did not start")
+        await asyncio.sleep(2)  # let every worker finish importing
+        pids = _process_tree(server.pid)
+        idle_rss = _rss_mb(pids)
+        peak_rss = idle_rss
+
+        async def watch_memory() -> None:
+            nonlocal peak_rss
+            while True:
+                peak_rss = max(peak_rss, _rss_mb(pids))
+                await asyncio.sleep(0.5)
+
+        watcher = asyncio.create_task(watch_memory())
+        # Session tokens first (HTTP), then every session opens its socket at once.
+        tokens = await asyncio.gather(
+            *(asyncio.to_thread(_token, base, key, base) for _ in range(args.sessions))
+        )
+        deadline = time.monotonic() + args.timeout
+        began = time.perf_counter()
+        results = await asyncio.gather(
+            *(_session(base, key, base, token, args.messages, deadline) for token in tokens),
+            return_exceptions=True,
+        )
+        elapsed = time.perf_counter() - began
+        watcher.cancel()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    sessions = [r for r in results if isinstance(r, SessionResult)]
+    failures = [repr(r) for r in results if not isinstance(r, SessionResult)]
+    expected = args.sessions * args.messages
+    stored_ids, answered, extra_rows = _stored(database_url)
+    stored = set(stored_ids)
+    sent = [cid for r in sessions for cid in r.sent]
+    acked = {cid for r in sessions for cid in r.acked}
+    refused = {cid for r in sessions for cid in r.refused}
+    latencies = [ms for r in sessions for ms in r.first_chunk_ms]
+    history_duplicates = sum(len(r.history_ids) - len(set(r.history_ids)) for r in sessions)
+    # Lost: acknowledged but not stored, sent and never answered (neither ack nor error), or
+    # stored without the bot's reply. Messages refused with an error event are not lost.
+    lost = (
+        len(acked - stored)
+        + sum(1 for cid in sent if cid not in acked and cid not in refused)
+        + (len(stored) - answered)
+    )
+    duplicated = extra_rows + history_duplicates
+    return {
+        "chat_sessions": args.sessions,
+        "chat_messages_sent": expected,
+        "chat_messages_acknowledged": len(acked),
+        "chat_messages_refused": len(refused),
+        "chat_replies_received": sum(r.replies for r in sessions),
+        "chat_messages_lost": lost,
+        "chat_messages_duplicated": duplicated,
+        "chat_first_chunk_p50_ms": _percentile(latencies, 0.50),
+        "chat_first_chunk_p95_ms": _percentile(latencies, 0.95),
+        "chat_first_chunk_mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
+        "chat_duration_s": round(elapsed, 1),
+        "chat_messages_per_s": round(expected / elapsed, 1),
+        "chat_server_workers": args.workers,
+        "chat_server_rss_idle_mb": idle_rss,
+        "chat_server_rss_peak_mb": peak_rss,
+        "chat_session_errors": sum(len(r.errors) for r in sessions) + len(failures),
+        "chat_failures_sample": failures[:3] + [e for r in sessions for e in r.errors][:3],
+    }
+
+
+def _machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--messages", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=300)
+    args = parser.parse_args()
+    metrics = asyncio.run(_run(args))
+    result = {
+        "name": "chat_load",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python -m benchmarks.chat_load " + " ".join(sys.argv[1:]),
+        "machine": _machine(),
+        "setup": "cs_platform.serve (uvicorn) workers on PostgreSQL + Redis channel layer, "
+        "acknowledgement replier, client and server on the same 2 cores, traffic on 127.0.0.1",
+        "metrics": metrics,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "chat_load.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
