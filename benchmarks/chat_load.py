@@ -120,6 +120,23 @@ async def _session(
     base: str, key: str, origin: str, token: str, messages: int, deadline: float
 ) -> SessionResult:
     result = SessionResult()
+    try:
+        await _converse(base, key, origin, token, messages, deadline, result)
+    except (websockets.ConnectionClosed, TimeoutError, OSError) as exc:
+        # What this session sent before the failure still counts (lost if never answered).
+        result.errors.append(repr(exc))
+    return result
+
+
+async def _converse(
+    base: str,
+    key: str,
+    origin: str,
+    token: str,
+    messages: int,
+    deadline: float,
+    result: SessionResult,
+) -> None:
     uri = base.replace("http", "ws", 1) + f"/ws/widget/{key}/?token={token}"
     async with websockets.connect(uri, origin=origin, open_timeout=30, max_size=2**20) as ws:
         for index in range(messages):
@@ -133,7 +150,7 @@ async def _session(
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     result.errors.append("deadline")
-                    return result
+                    return
                 event = json.loads(await asyncio.wait_for(ws.recv(), timeout=remaining))
                 kind = event["type"]
                 if kind == "message.new" and event["message"]["client_message_id"] == client_id:
@@ -156,7 +173,6 @@ async def _session(
             if event["type"] == "history":
                 result.history_ids = [m["id"] for m in event["messages"]]
                 break
-    return result
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -133,16 +133,26 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 
 # --- channel layer --------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-CHANNEL_LAYERS: dict[str, Any]
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
-        }
+
+
+def redis_channel_layer(url: str) -> dict[str, Any]:
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py 8 reads with a 5 s socket timeout by default, which aborts the layer's
+            # blocking receive on every idle socket (channels_redis#422): no read timeout here.
+            "hosts": [{"address": url, "socket_timeout": None}],
+            "capacity": 1000,
+            "expiry": 60,
+        },
     }
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+CHANNEL_LAYERS: dict[str, Any] = {
+    "default": redis_channel_layer(REDIS_URL)
+    if REDIS_URL
+    else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+}
 
 # --- cache (rate limits) ---------------------------------------------------------------------
 CACHES: dict[str, Any]
