@@ -7,7 +7,7 @@ loopback, on PostgreSQL and the Redis channel layer
 (a fresh ``cs_bench`` database and Redis db 13), opens the sessions at once, sends the messages
 one after another per session (each waits for the bot's reply), then counts from the database
 what was lost or stored twice. Bounded: every session has a deadline and the run stops after
-``--timeout`` seconds. Writes ``benchmarks/results/chat_load.json``.
+``--timeout`` seconds. Writes ``benchmarks/results/<--output>.json`` (default ``chat_load``).
 
 Traffic goes to 127.0.0.1 only.
 """
@@ -324,19 +324,20 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--output", default="chat_load", help="result file name (no .json)")
     args = parser.parse_args()
     metrics = asyncio.run(_run(args))
     result = {
-        "name": "chat_load",
+        "name": args.output,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "python -m benchmarks.chat_load " + " ".join(sys.argv[1:]),
+        "command": " ".join(["python -m benchmarks.chat_load", *sys.argv[1:]]),
         "machine": _machine(),
         "setup": "cs_platform.serve (uvicorn) workers on PostgreSQL + Redis channel layer, "
         "acknowledgement replier, client and server on the same 2 cores, traffic on 127.0.0.1",
         "metrics": metrics,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "chat_load.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{args.output}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 

@@ -38,7 +38,7 @@ def main() -> None:
         "cs_platform.asgi:application",
         workers=args.workers,
         log_level=args.log_level,
-        ws="websockets",
+        ws="websockets-sansio",
         proxy_headers=True,
         lifespan="off",
     )

@@ -141,7 +141,15 @@ def redis_channel_layer(url: str) -> dict[str, Any]:
         "CONFIG": {
             # redis-py 8 reads with a 5 s socket timeout by default, which aborts the layer's
             # blocking receive on every idle socket (channels_redis#422): no read timeout here.
-            "hosts": [{"address": url, "socket_timeout": None}],
+            # Its pools also stop at 100 connections and then fail instead of waiting; a busy
+            # web process publishes to many conversations at once.
+            "hosts": [
+                {
+                    "address": url,
+                    "socket_timeout": None,
+                    "max_connections": env.int("CHANNEL_REDIS_MAX_CONNECTIONS", default=1000),
+                }
+            ],
             "capacity": 1000,
             "expiry": 60,
         },

@@ -358,3 +358,13 @@ async def test_too_many_events_on_one_socket(
     await socket.send("ping")
     assert (await socket.receive())["code"] == "rate_limited"
     await socket.close()
+
+
+async def test_idle_socket_is_closed_with_a_reason(
+    workspace_a: Any, connect_customer: Any, settings: Any
+) -> None:
+    settings.CHAT_IDLE_TIMEOUT_SECONDS = 1
+    socket, _ = await connect_customer(workspace_a)
+    error = await socket.receive(timeout=5)
+    assert (error["type"], error["code"]) == ("error", "idle_timeout")
+    assert (await socket.communicator.receive_output(timeout=2))["code"] == 4408
