@@ -38,6 +38,9 @@ class Conversation(models.Model):
     # reasons); empty while it never did.
     handoff_reason = models.CharField(max_length=120, blank=True)
     handoff_requested_at = models.DateTimeField(null=True, blank=True)
+    # Redacted values -> their placeholders ({"<hmac of value>": "CARD_1"}), so the same card is
+    # <CARD_1> every time in this conversation. Keys are HMACs: no value is stored here.
+    pii_placeholders = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -77,6 +80,8 @@ class Message(models.Model):
     client_message_id = models.CharField(max_length=64, null=True, blank=True)
     # What a bot answer was based on, as the customer saw it: [{"title": ..., "url": ...}].
     sources = models.JSONField(default=list, blank=True)
+    # What inbound redaction replaced in this message: {"PAYMENT_CARD": 1}; never the values.
+    pii_found = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

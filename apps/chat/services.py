@@ -12,6 +12,7 @@ from apps.accounts.models import CustomerSession, User, Workspace
 from apps.chat import events
 from apps.chat.models import Conversation, Message
 from apps.core.exceptions import Conflict, Forbidden, NotFound
+from apps.safety.services import inbound_redact, message_original_store
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def message_create(
     client_message_id: str | None = None,
     agent: User | None = None,
     sources: list[dict[str, str]] | None = None,
+    pii_found: dict[str, int] | None = None,
     publish: bool = True,
 ) -> tuple[Message, bool]:
     """Stores a message once. Returns ``(message, created)``.
@@ -88,6 +90,7 @@ def message_create(
                 client_message_id=client_message_id,
                 agent=agent,
                 sources=sources or [],
+                pii_found=pii_found or {},
             )
             Conversation.objects.filter(id=conversation.id).update(
                 last_message_at=message.created_at, updated_at=message.created_at
@@ -129,17 +132,36 @@ def conversations_purge_expired(*, workspace: Workspace | None = None) -> int:
 def customer_message_receive(
     *, session: CustomerSession, text: str, client_message_id: str
 ) -> tuple[Message, bool]:
-    """A customer's message, stored in their open conversation before anything acknowledges it."""
+    """A customer's message, redacted and stored in their open conversation before anything
+    acknowledges it. Personal data is replaced by placeholders in what is stored (and so in
+    everything downstream: index, training data, the LLM); the original is kept encrypted."""
+    _validate_text(text)
     conversation = conversation_get_or_start(session=session)
-    message, created = message_create(
-        conversation=conversation,
-        sender=Message.Sender.CUSTOMER,
-        text=text,
-        client_message_id=client_message_id,
-    )
-    if created and conversation.status != Conversation.Status.BOT:
-        conversation.refresh_from_db()
-        events.publish_conversation_updated(conversation)
+    existing = Message.objects.filter(
+        conversation=conversation, client_message_id=client_message_id
+    ).first()
+    if existing is not None:
+        return existing, False
+    with transaction.atomic():
+        # The lock keeps the conversation's placeholder numbering consistent under concurrency.
+        locked = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("workspace")
+            .get(id=conversation.id)
+        )
+        redaction = inbound_redact(conversation=locked, text=text)
+        message, created = message_create(
+            conversation=locked,
+            sender=Message.Sender.CUSTOMER,
+            text=redaction.text,
+            client_message_id=client_message_id,
+            pii_found=redaction.counts,
+        )
+        if created and redaction.spans:
+            locked.save(update_fields=["pii_placeholders"])
+            message_original_store(message=message, original=text)
+    if created and locked.status != Conversation.Status.BOT:
+        events.publish_conversation_updated(locked)
     return message, created
 
 

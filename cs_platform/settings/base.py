@@ -12,6 +12,7 @@ SQLite under ``var/``, the in-memory channel layer, eager Celery, Qdrant local m
 | VLLM_BASE_URL       | in-process generator            | vLLM OpenAI-compatible server      |
 """
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "apps.chat",
     "apps.dialogue",
     "apps.feedback",
+    "apps.safety",
 ]
 
 MIDDLEWARE = [
@@ -187,6 +189,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.chat.tasks.conversations_purge_expired",
         "schedule": 60 * 60,
     },
+    "purge-expired-pii-originals": {
+        "task": "apps.safety.tasks.originals_purge_expired",
+        "schedule": 60 * 60,
+    },
 }
 
 # --- vectors and generation -----------------------------------------------------------------
@@ -197,6 +203,12 @@ VLLM_BASE_URL = env.str("VLLM_BASE_URL", default="")
 
 # The demo site pages (/demo/<slug>/) show a workspace's widget key to anyone: local use only.
 DEMO_PAGES_ENABLED = env.bool("DEMO_PAGES_ENABLED", default=False)
+
+# --- personal data ---------------------------------------------------------------------------
+# Fernet keys (comma-separated, newest first) that encrypt the originals of redacted messages.
+PII_ENCRYPTION_KEYS: list[str] = env.list("PII_ENCRYPTION_KEYS", default=[])
+# Keep Presidio's URL recognizer from fetching the public suffix list (no network at run time).
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 # --- product limits -------------------------------------------------------------------------
 WIDGET_TOKEN_TTL_SECONDS = env.int("WIDGET_TOKEN_TTL_SECONDS", default=24 * 60 * 60)

@@ -4,7 +4,7 @@ Any service URL from ``base`` (DATABASE_URL, REDIS_URL, ...) still switches to t
 """
 
 from cs_platform.settings.base import *  # noqa: F403
-from cs_platform.settings.base import STATIC_ROOT, VAR_DIR, env
+from cs_platform.settings.base import PII_ENCRYPTION_KEYS, STATIC_ROOT, VAR_DIR, env
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -21,3 +21,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# The embedded default keeps its own encryption key for redacted originals under var/.
+if not PII_ENCRYPTION_KEYS:
+    _key_file = VAR_DIR / "pii-encryption.key"
+    if not _key_file.exists():
+        from cryptography.fernet import Fernet
+
+        _key_file.write_bytes(Fernet.generate_key())
+        _key_file.chmod(0o600)
+    PII_ENCRYPTION_KEYS = [_key_file.read_text().strip()]

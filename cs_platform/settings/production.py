@@ -20,6 +20,14 @@ if not ALLOWED_HOSTS:
         "DJANGO_ALLOWED_HOSTS must list the host names this deployment serves (comma-separated)."
     )
 
+PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
+if not PII_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "PII_ENCRYPTION_KEYS must hold at least one Fernet key for the originals of redacted "
+        'messages (python -c "from cryptography.fernet import Fernet; '
+        'print(Fernet.generate_key().decode())").'
+    )
+
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

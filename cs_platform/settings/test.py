@@ -27,3 +27,4 @@ CELERY_TASK_ALWAYS_EAGER = True
 # Worker threads (database_sync_to_async) close their connections after each call, so the test
 # database can be dropped at the end of a PostgreSQL run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+PII_ENCRYPTION_KEYS = ["k0qEw4vH5b1c0e2ndcR5lTtsx6mDbXsCz2QpZq4Kp3U="]

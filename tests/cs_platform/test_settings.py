@@ -9,10 +9,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_KEY = "k" * 20 + "Zq7!pL0@xW3#mN8$vB1%cR5^tY9&uI2*oP4(" + "s" * 10
+FERNET_KEY = "k0qEw4vH5b1c0e2ndcR5lTtsx6mDbXsCz2QpZq4Kp3U="
 
 
 def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    service_vars = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "QDRANT_URL", "VLLM_BASE_URL")
+    service_vars = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "QDRANT_URL",
+        "VLLM_BASE_URL",
+        "PII_ENCRYPTION_KEYS",
+    )
     clean = {
         k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in service_vars
     }
@@ -40,6 +48,10 @@ def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedPro
             "DJANGO_SECRET_KEY must be set",
         ),
         ({"DJANGO_SECRET_KEY": STRONG_KEY}, "DJANGO_ALLOWED_HOSTS must list"),
+        (
+            {"DJANGO_SECRET_KEY": STRONG_KEY, "DJANGO_ALLOWED_HOSTS": "cs.example.com"},
+            "PII_ENCRYPTION_KEYS must hold",
+        ),
     ],
 )
 def test_production_refuses_to_start(tmp_path: Path, env: dict[str, str], complaint: str) -> None:
@@ -55,6 +67,7 @@ def test_check_deploy_reports_nothing_above_info(tmp_path: Path) -> None:
         tmp_path,
         DJANGO_SECRET_KEY=STRONG_KEY,
         DJANGO_ALLOWED_HOSTS="cs.example.com",
+        PII_ENCRYPTION_KEYS=FERNET_KEY,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout

@@ -39,7 +39,8 @@ async def test_message_is_stored_acknowledged_streamed_and_traced(
     assert events[0]["message"]["sender"] == "customer"
     assert "typing" in types
     deltas = [e["delta"] for e in events if e["type"] == "message.delta"]
-    assert len(deltas) > 3
+    # Streamed: the first chunk alone, the rest as fast as the channel layer takes them.
+    assert len(deltas) >= 2
     done = events[-1]["message"]
     assert done["sender"] == "bot"
     assert done["text"] == "".join(deltas)

@@ -1,0 +1,161 @@
+"""Safety wired into the product: inbound redaction, injection policy, output guard, originals."""
+
+import functools
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Membership, Role, User, Workspace
+from apps.chat.models import Conversation, Message
+from apps.core.exceptions import Forbidden, NotFound
+from apps.safety import crypto
+from apps.safety.models import MessageOriginal, PiiRevealLog, SafetyPolicy
+from ml.safety.contracts import InjectionVerdict, Redaction
+
+if TYPE_CHECKING:
+    from ml.safety.guard import OutputGuard
+    from ml.safety.injection import InjectionDetector
+    from ml.safety.pii import PiiDetector
+
+# spaCy, Presidio and scikit-learn load on first use, not when Django imports this module (every
+# management command and worker would pay seconds for it).
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A workspace's safety settings as plain values (what the ml layer needs)."""
+
+    redact_entities: tuple[str, ...]
+    redaction_mode: str
+    order_id_patterns: tuple[str, ...]
+    invoice_id_patterns: tuple[str, ...]
+    injection_action: str
+    blocked_terms: tuple[str, ...]
+
+
+def policy_get(*, workspace: Workspace) -> Policy:
+    row = SafetyPolicy.objects.filter(workspace=workspace).first() or SafetyPolicy(
+        workspace=workspace
+    )
+    return Policy(
+        redact_entities=tuple(row.redact_entities),
+        redaction_mode=row.redaction_mode,
+        order_id_patterns=tuple(row.order_id_patterns),
+        invoice_id_patterns=tuple(row.invoice_id_patterns),
+        injection_action=row.injection_action,
+        blocked_terms=tuple(row.blocked_terms),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _detector(order_patterns: tuple[str, ...], invoice_patterns: tuple[str, ...]) -> "PiiDetector":
+    from ml.safety.pii import PiiDetector
+
+    # Detectors with other patterns share one spaCy pipeline (ml.safety.pii.shared_nlp_engine).
+    return PiiDetector(order_patterns=order_patterns, invoice_patterns=invoice_patterns)
+
+
+def detector_for(policy: Policy) -> "PiiDetector":
+    return _detector(policy.order_id_patterns, policy.invoice_id_patterns)
+
+
+@functools.cache
+def injection_detector() -> "InjectionDetector":
+    from ml.safety.injection import InjectionDetector
+
+    return InjectionDetector.load()
+
+
+def text_redact(*, policy: Policy, text: str, placeholders: dict[str, str]) -> Redaction:
+    from ml.safety.redact import redact
+
+    spans = detector_for(policy).detect(text, entities=policy.redact_entities)
+    return redact(
+        text,
+        spans,
+        secret=crypto.placeholder_secret(),
+        mode=policy.redaction_mode,
+        placeholders=placeholders,
+    )
+
+
+def inbound_redact(*, conversation: Conversation, text: str) -> Redaction:
+    """The customer's message as it may be stored, indexed, trained on and sent to the LLM.
+
+    Updates the conversation's placeholder map (the caller saves it with the message).
+    """
+    policy = policy_get(workspace=conversation.workspace)
+    redaction = text_redact(policy=policy, text=text, placeholders=conversation.pii_placeholders)
+    conversation.pii_placeholders = redaction.placeholders
+    return redaction
+
+
+def message_original_store(*, message: Message, original: str) -> None:
+    MessageOriginal.objects.create(
+        message=message,
+        workspace_id=message.conversation.workspace_id,
+        ciphertext=crypto.encrypt(original),
+    )
+
+
+def can_view_pii(*, user: User, workspace: Workspace) -> bool:
+    membership = Membership.objects.filter(user=user, workspace=workspace).first()
+    if membership is None:
+        return False
+    return membership.role == Role.ADMIN or (
+        membership.role == Role.AGENT and membership.can_view_pii
+    )
+
+
+@transaction.atomic
+def message_original_reveal(*, user: User, workspace: Workspace, message_id: int) -> str:
+    """The unredacted text, for a member allowed to see it; every reveal is logged."""
+    if not can_view_pii(user=user, workspace=workspace):
+        raise Forbidden(
+            "You don't have the permission to see customers' personal data.", code="pii_forbidden"
+        )
+    original = (
+        MessageOriginal.objects.select_related("message")
+        .filter(message_id=message_id, workspace=workspace)
+        .first()
+    )
+    if original is None:
+        raise NotFound("This message has no stored original (nothing was redacted, or it expired).")
+    PiiRevealLog.objects.create(workspace=workspace, message_id=message_id, user=user)
+    logger.info("pii revealed message=%s user=%s", message_id, user.id)
+    return crypto.decrypt(bytes(original.ciphertext))
+
+
+def originals_purge_expired() -> int:
+    """Deletes encrypted originals older than their workspace's retention period."""
+    deleted = 0
+    now = timezone.now()
+    for workspace in Workspace.objects.all():
+        expired = MessageOriginal.objects.filter(
+            workspace=workspace, created_at__lt=now - timedelta(days=workspace.retention_days)
+        )
+        count, _ = expired.delete()
+        deleted += count
+    return deleted
+
+
+def injection_check(*, text: str, source: str = "customer") -> InjectionVerdict:
+    return injection_detector().check(text, source=source)
+
+
+def output_guard_for(*, workspace: Workspace, system_prompt: str = "") -> "OutputGuard":
+    from ml.safety.guard import OutputGuard
+
+    policy = policy_get(workspace=workspace)
+    return OutputGuard(
+        detector=detector_for(policy),
+        system_prompt=system_prompt,
+        blocked_terms=policy.blocked_terms,
+        secret=crypto.placeholder_secret(),
+    )
