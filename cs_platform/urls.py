@@ -9,6 +9,7 @@ from apps.core import views as core_views
 api_v1 = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.chat.urls")),
+    path("", include("apps.safety.urls")),
 ]
 
 urlpatterns = [

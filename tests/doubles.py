@@ -17,3 +17,40 @@ class SlowReplier:
         for index in range(10):
             await asyncio.sleep(0.05)
             yield f"part{index} "
+
+
+class CapturingReplier:
+    """Records what the generator is given (the LLM request) and answers plainly."""
+
+    seen: list[str] = []
+    meta = ReplyMeta(route="test", reason="capturing test replier")
+
+    async def stream(self, turn: TurnInput) -> AsyncIterator[str]:
+        CapturingReplier.seen.append(turn.text)
+        yield "Noted. "
+        yield "We will look into it."
+
+
+class LeakingReplier:
+    """A generator gone wrong: it streams another customer's phone number."""
+
+    meta = ReplyMeta(route="test", reason="leaking test replier")
+
+    async def stream(self, turn: TurnInput) -> AsyncIterator[str]:
+        for word in [
+            "Sure,",
+            "the",
+            "other",
+            "customer",
+            "can",
+            "be",
+            "reached",
+            "on",
+            "+44",
+            "20",
+            "7946",
+            "0958",
+            "any",
+            "day",
+        ]:
+            yield word + " "

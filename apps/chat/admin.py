@@ -6,7 +6,7 @@ from apps.chat.models import Conversation, Message
 class MessageInline(admin.TabularInline[Message, Conversation]):
     model = Message
     extra = 0
-    fields = ("sender", "agent", "text", "client_message_id", "created_at")
+    fields = ("sender", "agent", "text", "pii_found", "client_message_id", "created_at")
     readonly_fields = ("created_at",)
     raw_id_fields = ("agent",)
 

@@ -233,7 +233,8 @@ class CustomerConsumer(ChatConsumer):
                 workspace_id=self.workspace.id,
                 language=self.workspace.language,
                 conversation_id=conversation_id,
-                text=text,
+                # What was stored: redacted. The raw event text never goes further than this.
+                text=message["text"],
             )
             turn_start(turn=turn, customer_message_id=message["id"])
 

@@ -211,7 +211,17 @@ def conversation_handoff_request(
 ) -> Conversation:
     """Puts the customer's conversation in the agents' queue (no-op if a person has it already)."""
     current = conversation_get_or_start(session=session)
-    conversation = _locked(current.id, current.workspace)
+    return conversation_handoff(conversation_id=current.id, reason=reason)
+
+
+@transaction.atomic
+def conversation_handoff(*, conversation_id: int, reason: str) -> Conversation:
+    """Moves a bot conversation to the agents' queue, for the customer or the bot's own rules."""
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("workspace", "assigned_agent")
+        .get(id=conversation_id)
+    )
     if conversation.status != Conversation.Status.BOT:
         return conversation
     conversation.status = Conversation.Status.WAITING_FOR_AGENT

@@ -22,6 +22,8 @@ class ReplyMeta:
     route: str
     reason: str
     sources: tuple[dict[str, str], ...] = ()
+    # The instructions the generator runs under; the output guard blocks replies that repeat them.
+    system_prompt: str = ""
 
 
 class Replier(Protocol):
@@ -53,3 +55,30 @@ class AcknowledgementReplier:
         pieces = text.split(" ") if turn.language != "zh" else list(text)
         for index, piece in enumerate(pieces):
             yield piece if index == 0 or turn.language == "zh" else " " + piece
+
+
+class StaticReplier:
+    """A fixed answer the bot's own rules chose (a refusal, a handoff notice), in the workspace's
+    language, streamed like any other reply."""
+
+    def __init__(self, texts: dict[str, str], meta: ReplyMeta):
+        self.texts = texts
+        self.meta = meta
+
+    async def stream(self, turn: TurnInput) -> AsyncIterator[str]:
+        yield self.texts.get(turn.language, self.texts["en"])
+
+
+REFUSAL = {
+    "en": "Sorry, I can't help with that request. I can answer questions about your orders, "
+    "account and our products, or connect you with a person.",
+    "zh": "抱歉，我无法处理这个请求。我可以回答关于订单、账户和产品的问题，或为您转接人工客服。",
+}
+HANDOFF_NOTICE = {
+    "en": "I'm passing this conversation to a person on our team.",
+    "zh": "我会把这次对话转给我们的客服人员。",
+}
+BLOCKED_REPLY = {
+    "en": "Sorry, I can't share that. Would you like me to connect you with a person?",
+    "zh": "抱歉，这部分内容我无法提供。需要为您转接人工客服吗？",
+}

@@ -8,6 +8,7 @@ through a streamed reply, the reply is still finished and stored, and the custom
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -16,10 +17,19 @@ from django.utils.module_loading import import_string
 
 from apps.chat import events
 from apps.chat.models import Conversation, Message
-from apps.chat.services import message_create
+from apps.chat.services import conversation_handoff, message_create
 from apps.core.db import db_async
 from apps.dialogue.models import TurnTrace
-from apps.dialogue.replies import Replier, TurnInput
+from apps.dialogue.replies import (
+    BLOCKED_REPLY,
+    HANDOFF_NOTICE,
+    REFUSAL,
+    Replier,
+    ReplyMeta,
+    StaticReplier,
+    TurnInput,
+)
+from apps.safety import services as safety
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +42,119 @@ def replier_get() -> Replier:
     return replier
 
 
+@dataclass(frozen=True)
+class _TurnSafety:
+    """What the safety layer decided before the bot answers, and the guard for its answer."""
+
+    injection: dict[str, Any]
+    action: str  # "answer", "refuse" or "handoff"
+    guard: Any
+    customer_keys: frozenset[str]
+    inbound: dict[str, int]
+
+
+def _turn_safety(turn: TurnInput, customer_message_id: int) -> _TurnSafety:
+    conversation = Conversation.objects.select_related("workspace").get(id=turn.conversation_id)
+    policy = safety.policy_get(workspace=conversation.workspace)
+    verdict = safety.injection_check(text=turn.text)
+    action = "answer"
+    if verdict.is_injection and policy.injection_action != "flag":
+        action = policy.injection_action
+    if action == "handoff":
+        conversation_handoff(conversation_id=conversation.id, reason="prompt_injection")
+    inbound = Message.objects.values_list("pii_found", flat=True).get(id=customer_message_id)
+    return _TurnSafety(
+        injection={
+            "flagged": verdict.is_injection,
+            "score": verdict.score,
+            "rules": list(verdict.rules),
+            "policy": policy.injection_action,
+        },
+        action=action,
+        guard=safety.output_guard_for(workspace=conversation.workspace),
+        customer_keys=frozenset(conversation.pii_placeholders),
+        inbound=inbound or {},
+    )
+
+
+def _replier_for(checks: _TurnSafety) -> Replier:
+    if checks.action == "refuse":
+        return StaticReplier(
+            REFUSAL,
+            ReplyMeta(route="refuse", reason=f"prompt injection suspected: {checks.injection}"),
+        )
+    if checks.action == "handoff":
+        return StaticReplier(
+            HANDOFF_NOTICE,
+            ReplyMeta(route="handoff", reason=f"prompt injection suspected: {checks.injection}"),
+        )
+    return replier_get()
+
+
+class _GuardedText:
+    """Releases a streamed reply only after the output guard has seen it.
+
+    Text is held back until it is followed by enough other text (a card number or an address is
+    never cut in half), and nothing ending in a digit or an "@" is released early. When the
+    guard blocks, nothing more goes out and the reply is replaced.
+    """
+
+    HOLD = 32
+    CHECK_EVERY = 24
+    # Tokens before a cut that must be free of digits and "@" (an address or a phone number is
+    # several tokens long).
+    CLEAN_TOKENS = 3
+
+    def __init__(self, guard: Any, customer_keys: frozenset[str]):
+        self.guard = guard
+        self.customer_keys = customer_keys
+        self.text = ""
+        self.released = 0
+        self.checked = 0
+        self.reasons: tuple[str, ...] = ()
+
+    def _cut(self) -> int:
+        cut = self.text.rfind(" ", 0, max(0, len(self.text) - self.HOLD))
+        while cut > 0:
+            tokens = self.text[:cut].split(" ")[-self.CLEAN_TOKENS :]
+            if not any(c.isdigit() or c == "@" for token in tokens for c in token):
+                return cut
+            cut = self.text.rfind(" ", 0, cut)
+        return 0
+
+    def _check(self, end: int) -> bool:
+        start = max(0, self.checked - self.HOLD)
+        verdict = self.guard.check(self.text[start:end], customer_keys=self.customer_keys)
+        self.checked = end
+        if verdict.blocked:
+            self.reasons = verdict.reasons
+        return not verdict.blocked
+
+    async def feed(self, chunk: str) -> str:
+        self.text += chunk
+        cut = self._cut()
+        if cut - self.released < self.CHECK_EVERY or self.reasons:
+            return ""
+        if not await asyncio.to_thread(self._check, cut):
+            return ""
+        released, self.released = self.text[self.released : cut], cut
+        return released
+
+    async def finish(self) -> str:
+        if self.reasons or not await asyncio.to_thread(self._check, len(self.text)):
+            return ""
+        released, self.released = self.text[self.released :], len(self.text)
+        return released
+
+
 def _turn_persist(
     turn: TurnInput,
     customer_message_id: int,
     replier: Replier,
     text: str,
     latency_ms: dict[str, float],
+    checks: _TurnSafety,
+    guard_reasons: tuple[str, ...],
 ) -> Message:
     conversation = Conversation.objects.get(id=turn.conversation_id)
     with transaction.atomic():
@@ -52,6 +169,8 @@ def _turn_persist(
         )
         data: dict[str, Any] = {
             "version": TRACE_VERSION,
+            "inbound": {"redactions": checks.inbound, "injection": checks.injection},
+            "guard": {"blocked": bool(guard_reasons), "reasons": list(guard_reasons)},
             "route": {"name": replier.meta.route, "reason": replier.meta.reason},
             "sources": list(replier.meta.sources),
             "generator": {"engine": type(replier).__name__},
@@ -112,29 +231,47 @@ def _ms(since: float) -> float:
 
 
 async def turn_handle(*, turn: TurnInput, customer_message_id: int) -> Message:
-    """Answers one customer message (the caller checked the bot has the conversation)."""
+    """Answers one customer message (the caller checked the bot has the conversation).
+
+    inbound safety (injection policy) -> reply stream -> output guard -> stream and persist.
+    """
     started = time.perf_counter()
     conversation_id = turn.conversation_id
-    replier = replier_get()
+    latency: dict[str, float] = {}
+    checks = await db_async(_turn_safety)(turn, customer_message_id)
+    latency["safety_in"] = _ms(started)
+    replier = _replier_for(checks)
     group = events.conversation_group(conversation_id)
     stream_id = f"turn-{customer_message_id}"
     await events.apublish(
         group, events.event("typing", conversation_id=conversation_id, sender="bot", active=True)
     )
-    chunks: list[str] = []
-    latency: dict[str, float] = {}
     stream = _DeltaStream(group, conversation_id, stream_id)
+    guarded = _GuardedText(checks.guard, checks.customer_keys)
     async for chunk in replier.stream(turn):
-        if not chunks:
-            latency["first_chunk"] = _ms(started)
-        chunks.append(chunk)
-        stream.push(chunk)
+        released = await guarded.feed(chunk)
+        if released:
+            latency.setdefault("first_chunk", _ms(started))
+            stream.push(released)
+        if guarded.reasons:
+            break
         await asyncio.sleep(0)  # let the publisher run between chunks
+    released = await guarded.finish()
+    if released:
+        latency.setdefault("first_chunk", _ms(started))
+        stream.push(released)
     await stream.finish()
     latency["generate"] = _ms(started)
-    latency["total"] = latency["generate"]
+    text = guarded.text
+    if guarded.reasons:
+        replier = StaticReplier(
+            BLOCKED_REPLY,
+            ReplyMeta(route=replier.meta.route, reason=f"{replier.meta.reason}; reply blocked"),
+        )
+        text = BLOCKED_REPLY.get(turn.language, BLOCKED_REPLY["en"])
+    latency["total"] = _ms(started)
     reply: Message = await db_async(_turn_persist)(
-        turn, customer_message_id, replier, "".join(chunks), latency
+        turn, customer_message_id, replier, text, latency, checks, guarded.reasons
     )
     await events.apublish(
         group,

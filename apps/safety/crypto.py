@@ -33,4 +33,5 @@ def decrypt(token: bytes) -> str:
 @functools.cache
 def placeholder_secret() -> bytes:
     """Keys value -> placeholder maps (HMAC); derived from the newest encryption key."""
-    return hashlib.sha256(b"cs-platform/pii-placeholders/" + settings.PII_ENCRYPTION_KEYS[0].encode()).digest()
+    newest = settings.PII_ENCRYPTION_KEYS[0].encode()
+    return hashlib.sha256(b"cs-platform/pii-placeholders/" + newest).digest()

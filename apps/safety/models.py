@@ -50,6 +50,9 @@ class MessageOriginal(models.Model):
     ciphertext = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    def __str__(self) -> str:
+        return f"original of message {self.message_id}"
+
 
 class PiiRevealLog(models.Model):
     """Every time someone read an original."""
@@ -58,3 +61,6 @@ class PiiRevealLog(models.Model):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} read message {self.message_id}"

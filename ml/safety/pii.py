@@ -28,7 +28,7 @@ from presidio_analyzer import (
     RecognizerRegistry,
     RecognizerResult,
 )
-from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
 from ml.safety.contracts import ENTITIES, PiiSpan
@@ -315,7 +315,32 @@ def _resolve_overlaps(results: Iterable[RecognizerResult]) -> list[RecognizerRes
 @cache
 def shared_nlp_engine() -> SpacyNlpEngine:
     """One spaCy pipeline per process, however many detectors (workspaces) use it."""
-    engine = _LeanSpacyEngine(models=[{"lang_code": "en", "model_name": SPACY_MODEL}])
+    engine = _LeanSpacyEngine(
+        models=[{"lang_code": "en", "model_name": SPACY_MODEL}],
+        # Only people's names come from the model; the other labels are not personal data here.
+        ner_model_configuration=NerModelConfiguration(
+            model_to_presidio_entity_mapping={"PERSON": "PERSON"},
+            labels_to_ignore=[
+                "CARDINAL",
+                "DATE",
+                "EVENT",
+                "FAC",
+                "GPE",
+                "LANGUAGE",
+                "LAW",
+                "LOC",
+                "MONEY",
+                "NORP",
+                "ORDINAL",
+                "ORG",
+                "PERCENT",
+                "PRODUCT",
+                "QUANTITY",
+                "TIME",
+                "WORK_OF_ART",
+            ],
+        ),
+    )
     engine.load()
     return engine
 

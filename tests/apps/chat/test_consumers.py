@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from apps.chat.models import Conversation, Message
 from apps.dialogue.models import TurnTrace
 from apps.feedback.models import MessageFeedback
-from tests.apps.chat.conftest import drain_turns
+from tests.apps.conftest import drain_turns
 from tests.factories import ConversationFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from apps.safety import apis
+
+urlpatterns = [
+    path(
+        "workspaces/<slug:workspace_slug>/messages/<int:message_id>/original/",
+        apis.MessageOriginalApi.as_view(),
+        name="message-original",
+    ),
+]
