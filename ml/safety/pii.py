@@ -148,16 +148,24 @@ _ORDER_WORDS = (
     r"(?:s)?(?:\s*(?:number|no\.?|num|id))?"
 )
 _INVOICE_WORDS = (
-    r"(?:invoice|invoce|invoise|bill|bil|receipt|reciept)(?:s)?(?:\s*(?:number|no\.?|num|id))?"
+    r"(?:invoi\w{0,3}|invoce|b[iu]{1,2}ll?|receipt|reciept)(?:s)?(?:\s*(?:number|no\.?|num|id))?"
 )
 # An identifier: letters, digits and dashes with at least three digits.
-_ID = r"#?(?=[A-Za-z0-9-]*\d[A-Za-z0-9-]*\d[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,29}"
+_ID = (
+    r"(?:#(?=[A-Za-z0-9-]*\d[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,29}"
+    r"|(?=[A-Za-z0-9-]*\d[A-Za-z0-9-]*\d[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,29})"
+)
 
 
 def _keyword_id(words: str, chinese: str) -> list[Pattern]:
     return [
-        Pattern(rf"{_L}{words}\s*:?\s*({_ID}){_R}", 0.9, group=1, flags=re.IGNORECASE),
-        Pattern(rf"(?:{chinese})(?:号|号码|编号)?\s*[:：]?\s*({_ID}){_R}", 0.9, group=1),
+        Pattern(
+            rf"{_L}{words}(?:\s+(?:is|was|ref))?\s*:?\s*({_ID}){_R}",
+            0.97,
+            group=1,
+            flags=re.IGNORECASE,
+        ),
+        Pattern(rf"(?:{chinese})(?:号|号码|编号)?(?:是|为)?\s*[:：]?\s*({_ID}){_R}", 0.9, group=1),
     ]
 
 
@@ -208,7 +216,7 @@ def default_recognizers(
             [
                 # +44 20 7946 0958, +1 (555) 010-1234, +86 138 0013 8000
                 Pattern(
-                    rf"(?<![\w+])\+\d{{1,3}}[ .-]?(?:\(\d{{1,4}}\)[ .-]?)?\d{{1,4}}(?:[ .-]?\d{{2,4}}){{1,4}}{_RD}",
+                    rf"(?<![A-Za-z0-9+])\+\d{{1,3}}[ .-]?(?:\(\d{{1,4}}\)[ .-]?)?\d{{1,4}}(?:[ .-]?\d{{2,4}}){{1,4}}{_RD}",
                     0.85,
                 ),
                 # (555) 010-1234, 555-010-1234, 555.010.1234
@@ -219,11 +227,17 @@ def default_recognizers(
                 Pattern(rf"{_LD}1[3-9]\d(?:[ -]?\d{{4}}){{2}}{_RD}", 0.85),
                 # 010-12345678, 0755-1234567
                 Pattern(rf"{_LD}0\d{{2,3}}-\d{{7,8}}{_RD}", 0.85),
+                # (020)17993528, (0118) 496 0294
+                Pattern(rf"\(0\d{{2,4}}\)\s?\d{{3,4}}[ -]?\d{{3,4}}{_RD}", 0.85),
+                # 01214960569 (UK, no spaces)
+                Pattern(rf"{_LD}0[1-9]\d{{9}}{_RD}", 0.7),
             ],
             validator=_phone_valid,
         ),
         RegexRecognizer(
-            "CN_ID", [Pattern(rf"{_L}\d{{17}}[\dXx]{_R}", 0.98)], validator=cn_id_valid
+            "CN_ID",
+            [Pattern(rf"{_L}\d{{6}} ?\d{{8}} ?\d{{3}}[\dXx]{_R}", 0.98)],
+            validator=lambda value: cn_id_valid(value.replace(" ", "")),
         ),
         RegexRecognizer(
             "ORDER_ID",
@@ -257,6 +271,11 @@ def default_recognizers(
                     rf"(?:[A-Za-z0-9]{{1,6}}(?:号|座|室|楼|单元))*(?:\s?\d{{6}})?",
                     0.85,
                 ),
+                Pattern(
+                    rf"{_PLACE_CHAR}{{1,6}}?(?:区|县)[{_CJK}]{{1,10}}?(?:路|街|道|巷|弄)\d{{1,5}}号"
+                    rf"(?:[{_CJK}]{{0,8}}\d{{1,4}}(?:号楼|栋|座|室|单元))*",
+                    0.8,
+                ),
             ],
         ),
         RegexRecognizer(
@@ -272,7 +291,8 @@ def default_recognizers(
                     group=1,
                 ),
                 Pattern(
-                    rf"(?:我叫|我是|我的名字是|名字叫|姓名[:：]?)\s*([{_CJK}]{{2,3}})(?=[，,。.！!\s]|$)",
+                    rf"(?:我叫|我是|我的名字是|名字叫|姓名|联系人|收件人|收货人|户名|持卡人|签收人|客服)"
+                    rf"[:：]?\s*([{_CJK}]{{2,3}})(?=[，,。.！!\s说]|$)",
                     0.8,
                     group=1,
                 ),

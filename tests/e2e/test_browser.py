@@ -56,10 +56,13 @@ def test_customer_chats_hands_off_and_an_agent_answers(
     page.get_by_test_id("cs-send").click()
     expect(page.locator(BOT)).to_have_count(1)
     expect(page.locator(BOT).first).to_contain_text("Thanks, I have your message")
-    types = [frame["type"] for frame in frames]
-    assert "message.done" in types
+    deadline = time.monotonic() + 10
+    while "message.done" not in (types := [frame["type"] for frame in frames]):
+        assert time.monotonic() < deadline, f"no message.done in {types}"
+        page.wait_for_timeout(50)
     deltas = [i for i, t in enumerate(types) if t == "message.delta"]
-    assert len(deltas) > 5, "the reply arrived in one piece, not streamed"
+    # The output guard releases checked pieces of the reply as it streams.
+    assert len(deltas) >= 2, "the reply arrived in one piece, not streamed"
     assert max(deltas) < types.index("message.done")
     page.screenshot(path=str(artifacts / "1-customer-streamed-reply.png"))
 
