@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import socket
 import statistics
@@ -33,6 +32,8 @@ from typing import Any
 import psycopg
 import redis
 import websockets
+
+from benchmarks.common import machine, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -175,11 +176,6 @@ async def _converse(
                 break
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else 0.0
-
-
 def _stored(database_url: str) -> tuple[list[str], int, int]:
     """Client ids of the stored customer messages, those answered by a bot reply, and the
     number of extra rows (one client id stored more than once)."""
@@ -293,8 +289,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "chat_replies_received": sum(r.replies for r in sessions),
         "chat_messages_lost": lost,
         "chat_messages_duplicated": duplicated,
-        "chat_first_chunk_p50_ms": _percentile(latencies, 0.50),
-        "chat_first_chunk_p95_ms": _percentile(latencies, 0.95),
+        "chat_first_chunk_p50_ms": percentile(latencies, 0.50, digits=1),
+        "chat_first_chunk_p95_ms": percentile(latencies, 0.95, digits=1),
         "chat_first_chunk_mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
         "chat_duration_s": round(elapsed, 1),
         "chat_messages_per_s": round(expected / elapsed, 1),
@@ -304,18 +300,6 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "chat_session_errors": sum(len(r.errors) for r in sessions) + len(failures),
         "chat_failures_sample": failures[:3] + [e for r in sessions for e in r.errors][:3],
     }
-
-
-def _machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version()}
 
 
 def main() -> None:
@@ -331,7 +315,7 @@ def main() -> None:
         "name": args.output,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python -m benchmarks.chat_load", *sys.argv[1:]]),
-        "machine": _machine(),
+        "machine": machine(),
         "setup": "cs_platform.serve (uvicorn) workers on PostgreSQL + Redis channel layer, "
         "acknowledgement replier, client and server on the same 2 cores, traffic on 127.0.0.1",
         "metrics": metrics,

@@ -25,7 +25,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import sys
 import time
 from collections import Counter
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tqdm import tqdm
 
+from benchmarks.common import machine, percentile
 from ml.datasets import datasets_dir
 
 if TYPE_CHECKING:
@@ -133,11 +133,6 @@ def _scores(prefix: str, tally: Tally) -> dict[str, float | int]:
     }
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2) if ordered else 0.0
-
-
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
@@ -184,8 +179,8 @@ def evaluate_pii(detector: "PiiDetector", rows: list[dict[str, Any]]) -> dict[st
         round(flagged_negatives / negatives, 4) if negatives else 0.0
     )
     metrics["pii_unscored_predictions"] = unscored
-    metrics["pii_latency_p50_ms"] = _percentile(latencies_ms, 0.50)
-    metrics["pii_latency_p95_ms"] = _percentile(latencies_ms, 0.95)
+    metrics["pii_latency_p50_ms"] = percentile(latencies_ms, 0.50)
+    metrics["pii_latency_p95_ms"] = percentile(latencies_ms, 0.95)
     return metrics
 
 
@@ -286,18 +281,6 @@ def evaluate_false_blocks(
     return metrics, examples
 
 
-def _machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every tenth item of each set")
@@ -343,7 +326,7 @@ def main() -> None:
         "name": args.output,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python -m benchmarks.safety_eval", *sys.argv[1:]]),
-        "machine": _machine(),
+        "machine": machine(),
         "setup": "ml.safety PiiDetector, InjectionDetector.load() and OutputGuard in one "
         "process, one thread, over benchmarks/data/safety and the shared BANKING77, CLINC150 "
         "and Bitext sets",
