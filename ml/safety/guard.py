@@ -8,7 +8,7 @@ repeats the system prompt, or that uses one of the workspace's blocked terms.
 import re
 from collections.abc import Iterable, Sequence
 
-from ml.safety.contracts import GuardVerdict
+from ml.safety.contracts import GuardVerdict, PiiSpan
 from ml.safety.pii import PiiDetector
 from ml.safety.redact import value_key
 
@@ -55,10 +55,15 @@ class OutputGuard:
             for term in terms
         ]
 
+    def _guarded_spans(self, text: str) -> list[PiiSpan]:
+        # Every entity is detected so that, say, an order number is not taken for a card; only
+        # the guarded ones count.
+        return [s for s in self.detector.detect(text) if s.entity in GUARDED_ENTITIES]
+
     def _keys(self, text: str) -> set[str]:
         return {
             value_key(span.entity, text[span.start : span.end], self.secret)
-            for span in self.detector.detect(text, entities=GUARDED_ENTITIES)
+            for span in self._guarded_spans(text)
         }
 
     def check(
@@ -70,7 +75,7 @@ class OutputGuard:
         """``customer_texts``: what the customer wrote (their own data may be repeated to them);
         ``customer_keys``: value keys of their already-redacted data (same secret)."""
         reasons: list[str] = []
-        spans = self.detector.detect(text, entities=GUARDED_ENTITIES)
+        spans = self._guarded_spans(text)
         if spans:
             own = set(customer_keys)
             for customer_text in customer_texts:

@@ -21,3 +21,8 @@ def test_system_prompt_and_blocked_terms() -> None:
     assert guard.check(leaked).reasons == ("system_prompt",)
     assert guard.check("Try competitor.com instead").reasons == ("blocked_term:competitor.com",)
     assert not guard.check("Your order ships tomorrow.").blocked
+
+
+def test_an_order_number_is_not_taken_for_a_card() -> None:
+    # 113542617735902 passes the Luhn check, but after "order" it is an order number.
+    assert not _guard().check("I can cancel order 113542617735902 for you.").blocked
