@@ -58,6 +58,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     """What both sockets share: decoding, limits, error events, relaying group events."""
 
     handlers: dict[str, str] = {}
+    sender: str  # "customer" or "agent": who this socket speaks for
     groups_joined: set[str]
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
@@ -153,9 +154,16 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             logger.exception("chat event %s failed", data.get("type"))
             await self.send_error("server_error", "Something went wrong; please retry.", ref)
 
+    async def on_ping(self, data: dict[str, Any]) -> None:
+        await self.send_event("pong")
+
     async def chat_event(self, message: dict[str, Any]) -> None:
-        """An event relayed from a group (see ``events.publish``)."""
-        await self.send(text_data=json.dumps(message["event"]))
+        """An event relayed from a group (see ``events.publish``). A side's own typing goes to
+        the other side only."""
+        payload = message["event"]
+        if payload.get("type") == "typing" and payload.get("sender") == self.sender:
+            return
+        await self.send(text_data=json.dumps(payload))
 
 
 class CustomerConsumer(ChatConsumer):
@@ -170,6 +178,7 @@ class CustomerConsumer(ChatConsumer):
         "typing": "on_typing",
         "ping": "on_ping",
     }
+    sender = "customer"
     session: CustomerSession
     workspace: Workspace
     conversation_id: int | None
@@ -265,17 +274,15 @@ class CustomerConsumer(ChatConsumer):
             await events.apublish(
                 events.conversation_group(self.conversation_id),
                 events.event(
-                    "typing", conversation_id=self.conversation_id, sender="customer", active=active
+                    "typing",
+                    conversation_id=self.conversation_id,
+                    sender=self.sender,
+                    active=active,
                 ),
             )
 
-    async def on_ping(self, data: dict[str, Any]) -> None:
-        await self.send_event("pong")
-
     async def chat_event(self, message: dict[str, Any]) -> None:
         payload = message["event"]
-        if payload.get("type") == "typing" and payload.get("sender") == "customer":
-            return  # the customer's own typing goes to agents only
         if payload.get("type") == "message.new" and payload["message"]["id"] in self.acked_directly:
             return  # acknowledged already
         await super().chat_event(message)
@@ -322,6 +329,7 @@ class AgentConsumer(ChatConsumer):
         "typing": "on_typing",
         "ping": "on_ping",
     }
+    sender = "agent"
     agent: User
     workspace: Workspace
 
@@ -399,15 +407,6 @@ class AgentConsumer(ChatConsumer):
             await events.apublish(
                 events.conversation_group(conversation_id),
                 events.event(
-                    "typing", conversation_id=conversation_id, sender="agent", active=active
+                    "typing", conversation_id=conversation_id, sender=self.sender, active=active
                 ),
             )
-
-    async def on_ping(self, data: dict[str, Any]) -> None:
-        await self.send_event("pong")
-
-    async def chat_event(self, message: dict[str, Any]) -> None:
-        payload = message["event"]
-        if payload.get("type") == "typing" and payload.get("sender") == "agent":
-            return  # an agent's own typing goes to the customer only
-        await super().chat_event(message)
