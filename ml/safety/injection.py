@@ -12,7 +12,6 @@ removed, l33t and s p a c e d letters undone, base64 payloads decoded):
 
 import base64
 import binascii
-import hashlib
 import json
 import re
 import unicodedata
@@ -23,6 +22,7 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from ml.artifacts import manifest_verify
 from ml.safety.contracts import InjectionVerdict
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "injection"
@@ -179,14 +179,6 @@ def features(texts: list[str]) -> csr_matrix:
     return hstack([chars.transform(normalized), words.transform(normalized)]).tocsr()
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-class TamperedModelError(RuntimeError):
-    pass
-
-
 SOURCES = ("customer", "document")
 
 
@@ -199,13 +191,7 @@ class InjectionModel:
 
     @classmethod
     def load(cls, directory: Path = MODEL_DIR) -> "InjectionModel":
-        manifest = json.loads((directory / "manifest.json").read_text())
-        for name, digest in manifest["sha256"].items():
-            if sha256_of(directory / name) != digest:
-                raise TamperedModelError(
-                    f"{directory / name} does not match its SHA-256 in manifest.json; "
-                    "refusing to load it (retrain with python -m ml.safety.train_injection)."
-                )
+        manifest_verify(directory, "retrain with python -m ml.safety.train_injection")
         meta = json.loads((directory / "meta.json").read_text())
         weights = np.load(directory / "weights.npz", allow_pickle=False)
         return cls(

@@ -22,8 +22,9 @@ from scipy.sparse import vstack
 from sklearn.linear_model import LogisticRegression
 from tqdm import tqdm
 
+from ml.artifacts import manifest_write
 from ml.datasets import REPO, datasets_dir
-from ml.safety.injection import MODEL_DIR, SOURCES, features, sha256_of
+from ml.safety.injection import MODEL_DIR, SOURCES, features
 
 SEED = 13
 TARGET_FALSE_POSITIVE_RATE = 0.0005
@@ -143,10 +144,7 @@ def main() -> None:
         "seed": SEED,
     }
     (args.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    manifest = {
-        "sha256": {name: sha256_of(args.out / name) for name in ("weights.npz", "meta.json")}
-    }
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    manifest_write(args.out)
     print(json.dumps(meta, indent=2))
 
 

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from ml.safety.injection import MODEL_DIR, InjectionDetector, TamperedModelError, normalize
+from ml.artifacts import TamperedModelError
+from ml.safety.injection import MODEL_DIR, InjectionDetector, normalize
 
 
 @pytest.fixture(scope="module")
