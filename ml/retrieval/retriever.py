@@ -1,0 +1,103 @@
+"""``HybridRetriever.retrieve(query, k)``: dense, sparse and graph channels, fused by RRF."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from ml.retrieval.contracts import (
+    CHANNELS,
+    FusionConfig,
+    GraphSearcher,
+    RetrievedPassage,
+    Scored,
+)
+from ml.retrieval.encoder import DenseEncoder
+from ml.retrieval.fusion import rrf_fuse
+from ml.retrieval.index import ChunkIndex
+from ml.retrieval.sparse import Bm25Encoder, matched_terms
+
+# (passage text) -> (blocked, flagged, rules): the injection check a caller plugs in.
+PassageCheck = Callable[[str], tuple[bool, bool, tuple[str, ...]]]
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        index: ChunkIndex,
+        encoder: DenseEncoder,
+        *,
+        sparse_encoder: Bm25Encoder | None = None,
+        graph: GraphSearcher | None = None,
+        fusion: FusionConfig | None = None,
+        passage_check: PassageCheck | None = None,
+    ):
+        self.index = index
+        self.encoder = encoder
+        self.sparse_encoder = sparse_encoder or Bm25Encoder()
+        self.graph = graph
+        self.fusion = fusion or FusionConfig()
+        self.passage_check = passage_check
+
+    def retrieve(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        channels: Sequence[str] = CHANNELS,
+        context: Sequence[str] = (),
+    ) -> list[RetrievedPassage]:
+        """The ``k`` best passages. ``context``: earlier turns of the conversation, oldest
+        first; the graph channel looks there for the entity a question refers back to."""
+        unknown = set(channels) - set(CHANNELS)
+        if unknown:
+            raise ValueError(f"unknown channels {sorted(unknown)}; choose from {CHANNELS}")
+        query = query.strip()
+        if not query or k <= 0:
+            return []
+        snapshot = self.index.snapshot()
+        if snapshot is None:
+            return []
+        depth = max(self.fusion.depth, k)
+        query_vector = self.encoder.encode_one(query)
+        results: dict[str, Sequence[Scored]] = {}
+        if "dense" in channels:
+            results["dense"] = snapshot.search_dense(query_vector, depth)
+        if "sparse" in channels:
+            results["sparse"] = snapshot.search_sparse(
+                self.sparse_encoder.encode_query(query), depth
+            )
+        if "graph" in channels and self.graph is not None:
+            results["graph"] = self.graph.search(query, query_vector, depth, snapshot, context)
+        fused = rrf_fuse(results, self.fusion)
+        # Fetch a few more than k: passages the injection check blocks are dropped.
+        candidates = fused[: k * 2 if self.passage_check else k]
+        chunks = snapshot.chunks([cid for cid, _, _ in candidates])
+        passages: list[RetrievedPassage] = []
+        for chunk_id, score, hits in candidates:
+            chunk = chunks.get(chunk_id)
+            if chunk is None:  # deleted between the search and the fetch
+                continue
+            hits = tuple(
+                replace(hit, reasons=matched_terms(query, chunk.indexed_text))
+                if hit.channel == "sparse" and not hit.reasons
+                else hit
+                for hit in hits
+            )
+            passage = RetrievedPassage(
+                chunk_id=chunk.chunk_id,
+                doc_id=chunk.doc_id,
+                text=chunk.text,
+                heading_path=chunk.heading_path,
+                source=chunk.source,
+                title=chunk.title,
+                score=score,
+                channels=hits,
+            )
+            if self.passage_check is not None:
+                blocked, flagged, rules = self.passage_check(chunk.text)
+                if blocked:
+                    continue
+                passage = replace(passage, injection_flagged=flagged, injection_rules=rules)
+            passages.append(passage)
+            if len(passages) == k:
+                break
+        return passages
