@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.chat.urls")),
     path("", include("apps.safety.urls")),
+    path("", include("apps.knowledge.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("apps.chat.page_urls")),
+    path("", include("apps.knowledge.page_urls")),
     path("", include("apps.core.urls")),
 ]
 

@@ -12,13 +12,17 @@ class Capability(StrEnum):
     MEMBERS_MANAGE = "members.manage"
     CONVERSATIONS_READ = "conversations.read"
     CONVERSATIONS_HANDLE = "conversations.handle"
+    KNOWLEDGE_READ = "knowledge.read"
+    KNOWLEDGE_MANAGE = "knowledge.manage"
 
 
 _EVERY_MEMBER = {Capability.WORKSPACE_READ, Capability.MEMBERS_READ}
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
-    Role.OPERATOR: frozenset(_EVERY_MEMBER),
+    Role.OPERATOR: frozenset(
+        _EVERY_MEMBER | {Capability.KNOWLEDGE_READ, Capability.KNOWLEDGE_MANAGE}
+    ),
     Role.AGENT: frozenset(
         _EVERY_MEMBER | {Capability.CONVERSATIONS_READ, Capability.CONVERSATIONS_HANDLE}
     ),

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.dialogue",
     "apps.feedback",
     "apps.safety",
+    "apps.knowledge",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,8 @@ QDRANT_URL = env.str("QDRANT_URL", default="")
 QDRANT_API_KEY = env.str("QDRANT_API_KEY", default="")
 QDRANT_PATH = env.str("QDRANT_PATH", default=str(VAR_DIR / "qdrant"))
 VLLM_BASE_URL = env.str("VLLM_BASE_URL", default="")
+# Largest knowledge document an operator may upload (the request limit above applies too).
+KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=1024 * 1024)
 
 # The demo site pages (/demo/<slug>/) show a workspace's widget key to anyone: local use only.
 DEMO_PAGES_ENABLED = env.bool("DEMO_PAGES_ENABLED", default=False)

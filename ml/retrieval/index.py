@@ -194,7 +194,8 @@ class ChunkIndex:
             vectors_config={DENSE: qm.VectorParams(size=DIMENSION, distance=qm.Distance.DOT)},
             sparse_vectors_config={SPARSE: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
         )
-        self.client.create_payload_index(name, "doc_id", qm.PayloadSchemaType.KEYWORD)
+        if not is_local(self.client):  # local mode has no payload indexes
+            self.client.create_payload_index(name, "doc_id", qm.PayloadSchemaType.KEYWORD)
         return name
 
     def switch_to(self, generation: str) -> None:
@@ -290,6 +291,16 @@ class ChunkIndex:
                     if payload["doc_id"] == doc_id
                 ]
             )
+
+    def delete_chunks(self, chunk_ids: Sequence[str], *, generation: str | None = None) -> None:
+        target = generation or self.current()
+        if target is None or not chunk_ids:
+            return
+        self.client.delete(
+            target, points_selector=qm.PointIdsList(points=list(chunk_ids)), wait=True
+        )
+        if self.in_process:
+            self._mirror(target).remove(chunk_ids)
 
     # --- reads -------------------------------------------------------------------------------
     def _mirror(self, generation: str) -> _Mirror:
