@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("apps.chat.urls")),
     path("", include("apps.safety.urls")),
     path("", include("apps.knowledge.urls")),
+    path("", include("apps.nlu.urls")),
 ]
 
 urlpatterns = [

@@ -14,6 +14,8 @@ class Capability(StrEnum):
     CONVERSATIONS_HANDLE = "conversations.handle"
     KNOWLEDGE_READ = "knowledge.read"
     KNOWLEDGE_MANAGE = "knowledge.manage"
+    NLU_READ = "nlu.read"
+    NLU_MANAGE = "nlu.manage"
 
 
 _EVERY_MEMBER = {Capability.WORKSPACE_READ, Capability.MEMBERS_READ}
@@ -21,12 +23,20 @@ _EVERY_MEMBER = {Capability.WORKSPACE_READ, Capability.MEMBERS_READ}
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
     Role.OPERATOR: frozenset(
-        _EVERY_MEMBER | {Capability.KNOWLEDGE_READ, Capability.KNOWLEDGE_MANAGE}
+        _EVERY_MEMBER
+        | {
+            Capability.KNOWLEDGE_READ,
+            Capability.KNOWLEDGE_MANAGE,
+            Capability.NLU_READ,
+            Capability.NLU_MANAGE,
+        }
     ),
     Role.AGENT: frozenset(
         _EVERY_MEMBER | {Capability.CONVERSATIONS_READ, Capability.CONVERSATIONS_HANDLE}
     ),
-    Role.ANALYST: frozenset(_EVERY_MEMBER | {Capability.CONVERSATIONS_READ}),
+    Role.ANALYST: frozenset(
+        _EVERY_MEMBER | {Capability.CONVERSATIONS_READ, Capability.NLU_READ}
+    ),
 }
 
 

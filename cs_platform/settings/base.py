@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.feedback",
     "apps.safety",
     "apps.knowledge",
+    "apps.nlu",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,12 @@ KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=1024 
 
 # The demo site pages (/demo/<slug>/) show a workspace's widget key to anyone: local use only.
 DEMO_PAGES_ENABLED = env.bool("DEMO_PAGES_ENABLED", default=False)
+
+# --- NLU models -----------------------------------------------------------------------------
+# Trained workspace models (artifact folders with SHA-256 manifests), one folder per run.
+NLU_MODELS_DIR = Path(env.str("NLU_MODELS_DIR", default=str(VAR_DIR / "models" / "nlu")))
+# How a workspace's model trains (ml.nlu.config.TrainingConfig fields).
+NLU_TRAINING = {"epochs": 8, "batch_size": 32, "lr": 0.002, "patience": 2, "max_minutes": 10.0}
 
 # --- personal data ---------------------------------------------------------------------------
 # Fernet keys (comma-separated, newest first) that encrypt the originals of redacted messages.

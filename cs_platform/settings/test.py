@@ -28,3 +28,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 # database can be dropped at the end of a PostgreSQL run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 PII_ENCRYPTION_KEYS = ["k0qEw4vH5b1c0e2ndcR5lTtsx6mDbXsCz2QpZq4Kp3U="]
+# Workspace models train on tiny data in tests: one epoch is enough to prove the path.
+NLU_MODELS_DIR = Path(tempfile.mkdtemp(prefix="cs-test-nlu-"))
+NLU_TRAINING = {"epochs": 1, "batch_size": 16, "lr": 0.002, "patience": 1}

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class NluConfig(AppConfig):
+    name = "apps.nlu"
+    label = "nlu"
+    verbose_name = "NLU (intents and models)"

@@ -1,0 +1,124 @@
+"""Training configuration: dataclasses loaded from YAML (``ml/configs/nlu_*.yaml``)."""
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from ml.encoders import minilm_path
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One dataset in the training mixture and the tasks it teaches."""
+
+    dataset: str  # banking77 | clinc150 | woz2 | bitext | jsonl
+    tasks: tuple[str, ...] = ("intent",)
+    shots: int | None = None  # keep this many training examples per intent
+    limit: int | None = None  # keep at most this many training examples
+    path: str | None = None  # for ``jsonl``: a workspace export
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    encoder: str = ""  # a Hugging Face folder; empty: the shipped MiniLM
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    target_modules: tuple[str, ...] = ("query", "key", "value", "dense")
+    head_dropout: float = 0.1
+    max_length: int = 64
+
+    @property
+    def encoder_path(self) -> str:
+        return self.encoder or str(minilm_path())
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    epochs: int = 8
+    batch_size: int = 32
+    lr: float = 1e-3  # LoRA and heads
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    label_smoothing: float = 0.1
+    patience: int = 2  # evaluations without improvement before stopping
+    eval_every: int = 0  # steps between validation runs; 0: once per epoch
+    max_minutes: float = 0.0  # stop (keeping the best so far) after this long; 0: no limit
+    loss_weighting: str = "uncertainty"  # uncertainty | dwa | equal
+    weighting_lr: float = 0.02  # for the learned uncertainty weights
+    validation_fraction: float = 0.1  # held out from train when a dataset has no validation split
+    seed: int = 13
+    threads: int = 0  # torch threads; 0: torch's default
+
+
+@dataclass(frozen=True)
+class OosConfig:
+    method: str = "knn"  # knn | msp | energy
+    k: int = 5
+    # Without out-of-scope validation examples the threshold keeps this share of in-scope ones.
+    inscope_keep: float = 0.97
+
+
+@dataclass(frozen=True)
+class NluConfig:
+    name: str
+    sources: tuple[SourceConfig, ...]
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    oos: OosConfig = OosConfig()
+    output_dir: str = "var/models/nlu"
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        found = {task for source in self.sources for task in source.tasks}
+        return tuple(t for t in ("intent", "slots", "sentiment") if t in found)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _build(cls: type[T], raw: dict[str, Any], where: str) -> T:
+    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+    values = {}
+    for key, value in raw.items():
+        values[key] = tuple(value) if isinstance(value, list) else value
+    return cls(**values)
+
+
+def config_from_dict(raw: dict[str, Any]) -> NluConfig:
+    if "name" not in raw or "sources" not in raw:
+        raise ValueError("an NLU config needs a name and at least one source")
+    sources = tuple(_build(SourceConfig, s, "sources") for s in raw["sources"])
+    for source in sources:
+        bad = set(source.tasks) - {"intent", "slots", "sentiment"}
+        if bad:
+            raise ValueError(f"source {source.dataset}: unknown task(s) {sorted(bad)}")
+    training = _build(TrainingConfig, raw.get("training", {}), "training")
+    if training.loss_weighting not in {"uncertainty", "dwa", "equal"}:
+        raise ValueError("training.loss_weighting must be uncertainty, dwa or equal")
+    oos = _build(OosConfig, raw.get("oos", {}), "oos")
+    if oos.method not in {"knn", "msp", "energy"}:
+        raise ValueError("oos.method must be knn, msp or energy")
+    return NluConfig(
+        name=str(raw["name"]),
+        sources=sources,
+        model=_build(ModelConfig, raw.get("model", {}), "model"),
+        training=training,
+        oos=oos,
+        output_dir=str(raw.get("output_dir", "var/models/nlu")),
+    )
+
+
+def config_load(path: Path) -> NluConfig:
+    raw = yaml.safe_load(path.read_text())
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a YAML mapping")
+    return config_from_dict(raw)

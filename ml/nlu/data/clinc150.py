@@ -1,0 +1,28 @@
+"""CLINC150 (CC BY 3.0): 150 intents plus out-of-scope queries, from the shared datasets."""
+
+import json
+import random
+from pathlib import Path
+
+from ml.datasets import datasets_dir
+from ml.nlu.config import SourceConfig
+from ml.nlu.contracts import Example, NluData
+
+
+def _examples(pairs: list[list[str]]) -> list[Example]:
+    return [
+        Example(text=text, is_oos=True) if intent == "oos" else Example(text=text, intent=intent)
+        for text, intent in pairs
+    ]
+
+
+def load(source: SourceConfig, rng: random.Random, validation_fraction: float) -> NluData:
+    variant = str(source.options.get("variant", "data_full"))
+    folder = Path(source.path) if source.path else datasets_dir() / "clinc150"
+    raw = json.loads((folder / f"{variant}.json").read_text())
+    # oos_train is left out of training: out-of-scope is judged by distance, not as a class.
+    return NluData(
+        train=tuple(_examples(raw["train"])),
+        validation=tuple(_examples(raw["val"] + raw["oos_val"])),
+        test=tuple(_examples(raw["test"] + raw["oos_test"])),
+    )

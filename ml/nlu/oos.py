@@ -1,0 +1,118 @@
+"""Out-of-scope detection and confidence calibration, both fitted on validation data.
+
+The score is a distance (higher means further from anything the workspace was trained on):
+- ``knn``: 1 - mean cosine similarity of the pooled embedding to its k nearest training
+  examples (Sun et al., 2022, "Out-of-distribution detection with deep nearest neighbors");
+- ``msp``: 1 - the largest calibrated softmax probability;
+- ``energy``: -T * logsumexp(logits / T) (Liu et al., 2020).
+The threshold maximises in-scope recall + out-of-scope recall on validation (Youden's J) when
+validation has out-of-scope examples; otherwise it keeps ``inscope_keep`` of the in-scope ones.
+``calibrated()`` maps a score to [0, 1]: a logistic fit when out-of-scope examples exist,
+else the share of in-scope validation examples that score lower.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import Tensor
+
+Floats = NDArray[np.float32]
+
+
+def temperature_fit(logits: Tensor, targets: Tensor) -> float:
+    """The softmax temperature that minimises validation NLL (Guo et al., 2017), by grid."""
+    if len(targets) == 0:
+        return 1.0
+    grid = torch.linspace(0.3, 5.0, 95)
+    losses = [float(torch.nn.functional.cross_entropy(logits / t, targets)) for t in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+def normalize_rows(matrix: Tensor) -> Tensor:
+    return torch.nn.functional.normalize(matrix.float(), dim=-1)
+
+
+@dataclass
+class OosDetector:
+    method: str
+    k: int
+    temperature: float
+    threshold: float = 0.0
+    platt: tuple[float, float] | None = None  # (slope, intercept) on the raw score
+    inscope_scores: Floats | None = None  # sorted, for the empirical calibration
+    bank: Tensor | None = None  # normalised training embeddings, for knn
+
+    def raw_scores(self, pooled: Tensor, logits: Tensor) -> Floats:
+        if self.method == "knn":
+            if self.bank is None or len(self.bank) == 0:
+                raise ValueError("knn out-of-scope detection needs training embeddings")
+            sims = normalize_rows(pooled) @ self.bank.float().T
+            k = min(self.k, sims.shape[1])
+            top = sims.topk(k, dim=1).values.mean(dim=1)
+            return (1.0 - top).numpy().astype(np.float32)
+        if self.method == "msp":
+            probs = torch.softmax(logits / self.temperature, dim=-1)
+            return (1.0 - probs.max(dim=-1).values).numpy().astype(np.float32)
+        energy = -self.temperature * torch.logsumexp(logits / self.temperature, dim=-1)
+        return energy.numpy().astype(np.float32)
+
+    def fit(self, inscope: Floats, oos: Floats, inscope_keep: float) -> None:
+        self.inscope_scores = np.sort(inscope).astype(np.float32)
+        if len(oos) == 0:
+            self.threshold = float(np.quantile(inscope, inscope_keep))
+            self.platt = None
+            return
+        candidates = np.unique(np.concatenate([inscope, oos]))
+        best, best_j = float(candidates[0]), -1.0
+        for threshold in candidates:
+            j = float((inscope <= threshold).mean() + (oos > threshold).mean())
+            if j > best_j:
+                best, best_j = float(threshold), j
+        self.threshold = best
+        from sklearn.linear_model import LogisticRegression
+
+        x = np.concatenate([inscope, oos]).reshape(-1, 1)
+        y = np.concatenate([np.zeros(len(inscope)), np.ones(len(oos))])
+        fit = LogisticRegression(C=100.0).fit(x, y)
+        self.platt = (float(fit.coef_[0][0]), float(fit.intercept_[0]))
+
+    def is_oos(self, raw: Floats) -> NDArray[np.bool_]:
+        return raw > self.threshold
+
+    def calibrated(self, raw: Floats) -> Floats:
+        if self.platt is not None:
+            slope, intercept = self.platt
+            probability: Floats = (1.0 / (1.0 + np.exp(-(slope * raw + intercept)))).astype(
+                np.float32
+            )
+            return probability
+        if self.inscope_scores is None or len(self.inscope_scores) == 0:
+            return np.zeros(raw.shape, dtype=np.float32)
+        ranks = np.searchsorted(self.inscope_scores, raw, side="right")
+        return (ranks / len(self.inscope_scores)).astype(np.float32)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "k": self.k,
+            "temperature": self.temperature,
+            "threshold": self.threshold,
+            "platt": list(self.platt) if self.platt else None,
+            "inscope_scores": [] if self.inscope_scores is None else self.inscope_scores.tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any], bank: Tensor | None) -> "OosDetector":
+        platt = raw.get("platt")
+        return cls(
+            method=raw["method"],
+            k=int(raw["k"]),
+            temperature=float(raw["temperature"]),
+            threshold=float(raw["threshold"]),
+            platt=(float(platt[0]), float(platt[1])) if platt else None,
+            inscope_scores=np.asarray(raw["inscope_scores"], dtype=np.float32),
+            bank=bank,
+        )

@@ -1,0 +1,246 @@
+"""Inference: one shared encoder in memory, one LoRA adapter and set of heads per workspace.
+
+    runtime = NluRuntime()                      # loads MiniLM once
+    runtime.load("acme", Path(".../artifact"))  # verifies the manifest, adds the adapter
+    runtime.predict("acme", ["my card hasn't arrived"])
+
+Loading another workspace (or a new version of one) adds an adapter to the same base; the
+encoder is never reloaded. Calls are serialised by a lock because the active adapter is state
+of the shared model.
+"""
+
+import json
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from peft import PeftModel
+from safetensors.torch import load_file
+from torch import Tensor, nn
+from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from ml.artifacts import manifest_verify
+from ml.encoders import minilm_path
+from ml.nlu.contracts import Example, IntentScore, NluResult
+from ml.nlu.model import HeadOutputs, Labels, NluHeads, encode, load_base
+from ml.nlu.oos import OosDetector
+from ml.nlu.tokens import Encoded, batches, decode_slots, encode_examples
+
+REBUILD = "retrain it with python -m ml.nlu.train"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Model outputs for a list of texts, in the order of the texts."""
+
+    pooled: Tensor
+    intent_logits: Tensor
+    sentiment_logits: Tensor
+    slot_tags: list[list[int]]
+    encoded: list[Encoded]
+
+
+def run_model(
+    encoder: nn.Module,
+    heads: NluHeads,
+    encoded: Sequence[Encoded],
+    batch_size: int,
+    pad_id: int,
+) -> Outputs:
+    """Forward passes in length-sorted batches, results put back in input order."""
+    n = len(encoded)
+    pooled: list[Tensor] = [torch.empty(0)] * n
+    intents: list[Tensor] = [torch.empty(0)] * n
+    sentiments: list[Tensor] = [torch.empty(0)] * n
+    tags: list[list[int]] = [[] for _ in range(n)]
+    with torch.inference_mode():
+        for batch in batches(encoded, batch_size, pad_id):
+            states = encode(encoder, batch.input_ids, batch.attention_mask)
+            out: HeadOutputs = heads(states, batch.attention_mask)
+            best = out.slot_logits.argmax(-1)
+            for row, index in enumerate(batch.indices):
+                pooled[index] = out.pooled[row]
+                intents[index] = out.intent_logits[row]
+                sentiments[index] = out.sentiment_logits[row]
+                tags[index] = best[row, : len(encoded[index].input_ids)].tolist()
+    return Outputs(
+        pooled=torch.stack(pooled) if n else torch.empty(0, 0),
+        intent_logits=torch.stack(intents) if n else torch.empty(0, 0),
+        sentiment_logits=torch.stack(sentiments) if n else torch.empty(0, 0),
+        slot_tags=tags,
+        encoded=list(encoded),
+    )
+
+
+def adapter_name(workspace: str, digest: str) -> str:
+    return re.sub(r"\W", "_", f"{workspace}_{digest[:12]}")
+
+
+class SharedEncoder:
+    """The base encoder, loaded once, and the LoRA adapters of every loaded workspace."""
+
+    def __init__(self, path: str | None = None, quantize: bool = False):
+        self.path = path or str(minilm_path())
+        self.tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(self.path)
+        self.base: PreTrainedModel = load_base(self.path)
+        self.base.train(False)
+        self.model: PeftModel | None = None
+        self.quantize = quantize
+        self.lock = threading.RLock()
+
+    def add_adapter(self, name: str, directory: Path) -> None:
+        with self.lock:
+            if self.model is None:
+                self.model = PeftModel.from_pretrained(self.base, str(directory), adapter_name=name)
+            elif name not in self.model.peft_config:
+                self.model.load_adapter(str(directory), adapter_name=name)
+            self.model.eval()
+            if self.quantize:
+                # int8 weights for every Linear, the new adapter's included (CPU only).
+                torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+                    self.model, {nn.Linear}, dtype=torch.qint8, inplace=True
+                )
+
+    def remove_adapter(self, name: str) -> None:
+        with self.lock:
+            if self.model is not None and name in self.model.peft_config:
+                self.model.delete_adapter(name)
+
+    def activate(self, name: str) -> nn.Module:
+        """The model with ``name`` active; call while holding ``lock``."""
+        if self.model is None or name not in self.model.peft_config:
+            raise KeyError(f"adapter {name} is not loaded")
+        self.model.set_adapter(name)
+        return self.model
+
+
+class NluModel:
+    """One workspace's model: its adapter on the shared encoder, its heads and calibration."""
+
+    def __init__(
+        self,
+        shared: SharedEncoder,
+        adapter: str,
+        heads: NluHeads,
+        labels: Labels,
+        oos: OosDetector,
+        meta: dict[str, Any],
+    ):
+        self.shared = shared
+        self.adapter = adapter
+        self.heads = heads.eval()
+        self.labels = labels
+        self.oos = oos
+        self.meta = meta
+        self.max_length = int(meta.get("max_length", 64))
+
+    def outputs(self, texts: Sequence[str], batch_size: int = 64) -> Outputs:
+        tokenizer = self.shared.tokenizer
+        encoded = encode_examples(
+            [Example(text=t) for t in texts], tokenizer, self.labels, self.max_length
+        )
+        with self.shared.lock:
+            encoder = self.shared.activate(self.adapter)
+            return run_model(encoder, self.heads, encoded, batch_size, int(tokenizer.pad_token_id))
+
+    def predict(
+        self, texts: Sequence[str], top_k: int = 5, batch_size: int = 64
+    ) -> list[NluResult]:
+        texts = list(texts)
+        if not texts:
+            return []
+        out = self.outputs(texts, batch_size)
+        return self.results(texts, out, top_k)
+
+    def results(self, texts: Sequence[str], out: Outputs, top_k: int = 5) -> list[NluResult]:
+        probs = torch.softmax(out.intent_logits / self.oos.temperature, dim=-1)
+        raw = self.oos.raw_scores(out.pooled, out.intent_logits)
+        flagged = self.oos.is_oos(raw)
+        calibrated = self.oos.calibrated(raw)
+        sentiment = torch.softmax(out.sentiment_logits, dim=-1)
+        k = min(top_k, len(self.labels.intents))
+        top = probs.topk(k, dim=-1)
+        results = []
+        for i, text in enumerate(texts):
+            intents = tuple(
+                IntentScore(intent=self.labels.intents[int(j)], score=round(float(p), 4))
+                for p, j in zip(top.values[i], top.indices[i], strict=True)
+            )
+            sentiments = {
+                name: round(float(sentiment[i, j]), 4)
+                for j, name in enumerate(self.labels.sentiments)
+            }
+            results.append(
+                NluResult(
+                    text=text,
+                    intents=intents,
+                    is_oos=bool(flagged[i]),
+                    oos_score=round(float(calibrated[i]), 4),
+                    slots=decode_slots(text, out.encoded[i].offsets, out.slot_tags[i], self.labels),
+                    sentiment=max(sentiments, key=lambda name: sentiments[name]),
+                    sentiment_scores=sentiments,
+                )
+            )
+        return results
+
+    def intent_probabilities(self, texts: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """Calibrated intent probabilities, one row per text (what SHAP explains)."""
+        out = self.outputs(list(texts))
+        probs = torch.softmax(out.intent_logits / self.oos.temperature, dim=-1)
+        return probs.numpy().astype(np.float32)
+
+
+def load_heads(directory: Path, labels: Labels, hidden: int) -> NluHeads:
+    heads = NluHeads(hidden, labels, dropout=0.0)
+    heads.load_state_dict(load_file(str(directory / "heads.safetensors")))
+    return heads
+
+
+def model_load(shared: SharedEncoder, workspace: str, directory: Path) -> NluModel:
+    """Checks the artifact's manifest, then adds its adapter to the shared encoder."""
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no NLU model at {directory}")
+    digests = manifest_verify(directory, REBUILD)
+    labels = Labels.from_json(json.loads((directory / "labels.json").read_text()))
+    meta = json.loads((directory / "meta.json").read_text())
+    if meta.get("encoder_name") != Path(shared.path).name and meta.get("encoder_name"):
+        raise ValueError(
+            f"{directory} was trained on encoder {meta['encoder_name']}, "
+            f"but this runtime shares {Path(shared.path).name}"
+        )
+    hidden = int(shared.base.config.hidden_size)
+    bank_file = directory / "bank.safetensors"
+    bank = load_file(str(bank_file))["bank"] if bank_file.is_file() else None
+    oos = OosDetector.from_json(json.loads((directory / "oos.json").read_text()), bank)
+    name = adapter_name(workspace, digests["adapter/adapter_model.safetensors"])
+    shared.add_adapter(name, directory / "adapter")
+    return NluModel(shared, name, load_heads(directory, labels, hidden), labels, oos, meta)
+
+
+class NluRuntime:
+    """The models of many workspaces on one shared encoder."""
+
+    def __init__(self, encoder_path: str | None = None, quantize: bool = False):
+        self.shared = SharedEncoder(encoder_path, quantize=quantize)
+        self.models: dict[str, NluModel] = {}
+
+    def load(self, workspace: str, directory: Path) -> NluModel:
+        model = model_load(self.shared, workspace, directory)
+        previous = self.models.get(workspace)
+        self.models[workspace] = model
+        if previous is not None and previous.adapter != model.adapter:
+            self.shared.remove_adapter(previous.adapter)
+        return model
+
+    def get(self, workspace: str) -> NluModel:
+        if workspace not in self.models:
+            raise KeyError(f"no NLU model loaded for workspace {workspace!r}")
+        return self.models[workspace]
+
+    def predict(self, workspace: str, texts: Sequence[str], top_k: int = 5) -> list[NluResult]:
+        return self.get(workspace).predict(texts, top_k=top_k)

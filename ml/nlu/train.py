@@ -1,0 +1,426 @@
+"""Trains one workspace's NLU model: ``python -m ml.nlu.train --config ml/configs/<name>.yaml``.
+
+Writes an artifact folder (adapter, heads, label maps, calibration, config, metrics, model card,
+training logs as CSV, SHA-256 manifest) and prints its validation metrics.
+"""
+
+import argparse
+import csv
+import json
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from safetensors.torch import save_file
+from torch import Tensor, nn
+from tqdm import tqdm
+from transformers import AutoTokenizer
+
+from ml.artifacts import manifest_write
+from ml.nlu.config import NluConfig, config_load
+from ml.nlu.contracts import Example, NluData
+from ml.nlu.data import load_mixture
+from ml.nlu.metrics import span_f1
+from ml.nlu.model import IGNORE, Labels, NluHeads, TaskWeighting, encode, load_base, with_new_lora
+from ml.nlu.oos import OosDetector, normalize_rows, temperature_fit
+from ml.nlu.runtime import run_model
+from ml.nlu.tokens import Encoded, batches, decode_slots, encode_examples
+
+ADAPTER = "default"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    directory: Path
+    validation: dict[str, Any]
+    seconds: float
+    steps: int
+    stopped_early: bool
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def task_losses(
+    heads: NluHeads,
+    states: Tensor,
+    mask: Tensor,
+    intent: Tensor,
+    slot_tags: Tensor,
+    sentiment: Tensor,
+    tasks: Sequence[str],
+    label_smoothing: float,
+) -> dict[str, Tensor]:
+    """The loss of each task that has at least one label in the batch."""
+    out = heads(states, mask)
+    losses: dict[str, Tensor] = {}
+    if "intent" in tasks and (intent != IGNORE).any():
+        losses["intent"] = nn.functional.cross_entropy(
+            out.intent_logits, intent, ignore_index=IGNORE, label_smoothing=label_smoothing
+        )
+    if "slots" in tasks and (slot_tags != IGNORE).any():
+        losses["slots"] = nn.functional.cross_entropy(
+            out.slot_logits.flatten(0, 1), slot_tags.flatten(), ignore_index=IGNORE
+        )
+    if "sentiment" in tasks and (sentiment != IGNORE).any():
+        losses["sentiment"] = nn.functional.cross_entropy(
+            out.sentiment_logits, sentiment, ignore_index=IGNORE
+        )
+    return losses
+
+
+def quick_validation(
+    encoder: nn.Module,
+    heads: NluHeads,
+    examples: Sequence[Example],
+    encoded: Sequence[Encoded],
+    labels: Labels,
+    tasks: Sequence[str],
+    pad_id: int,
+) -> dict[str, float]:
+    """Per-task validation metrics for early stopping; ``score`` is their mean."""
+    encoder.eval()
+    heads.eval()
+    out = run_model(encoder, heads, encoded, 128, pad_id)
+    encoder.train()
+    heads.train()
+    metrics: dict[str, float] = {}
+    intent_rows = [i for i, e in enumerate(encoded) if e.intent != IGNORE]
+    if "intent" in tasks and intent_rows:
+        predicted = out.intent_logits[intent_rows].argmax(-1)
+        gold = torch.tensor([encoded[i].intent for i in intent_rows])
+        metrics["intent_accuracy"] = float((predicted == gold).float().mean())
+    slot_rows = [i for i, e in enumerate(examples) if e.slots is not None]
+    if "slots" in tasks and slot_rows:
+        predicted_spans = [
+            decode_slots(examples[i].text, encoded[i].offsets, out.slot_tags[i], labels)
+            for i in slot_rows
+        ]
+        gold_spans = [examples[i].slots or () for i in slot_rows]
+        metrics["slot_f1"] = span_f1(gold_spans, predicted_spans)["slot_f1"]
+    sentiment_rows = [i for i, e in enumerate(encoded) if e.sentiment != IGNORE]
+    if "sentiment" in tasks and sentiment_rows:
+        predicted = out.sentiment_logits[sentiment_rows].argmax(-1)
+        gold = torch.tensor([encoded[i].sentiment for i in sentiment_rows])
+        metrics["sentiment_accuracy"] = float((predicted == gold).float().mean())
+    metrics["score"] = float(np.mean(list(metrics.values()))) if metrics else 0.0
+    return metrics
+
+
+def trainable_state(model: nn.Module, heads: NluHeads) -> dict[str, Tensor]:
+    state = {
+        f"encoder.{k}": v.detach().clone() for k, v in model.named_parameters() if v.requires_grad
+    }
+    state.update({f"heads.{k}": v.detach().clone() for k, v in heads.state_dict().items()})
+    return state
+
+
+def restore_state(model: nn.Module, heads: NluHeads, state: dict[str, Tensor]) -> None:
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for key, value in state.items():
+            if key.startswith("encoder."):
+                params[key.removeprefix("encoder.")].copy_(value)
+    heads.load_state_dict(
+        {k.removeprefix("heads."): v for k, v in state.items() if k.startswith("heads.")}
+    )
+
+
+def model_card(
+    config: NluConfig, labels: Labels, data: NluData, validation: dict[str, Any], seconds: float
+) -> str:
+    sources = ", ".join(f"{s.dataset} ({'/'.join(s.tasks)})" for s in config.sources)
+    lines = [
+        f"# NLU model card: {config.name}",
+        "",
+        f"- Trained: {datetime.now(UTC).isoformat(timespec='seconds')} in {seconds:.0f} s on CPU.",
+        f"- Encoder: MiniLM ({config.model.encoder_path}), LoRA r={config.model.lora_r} on "
+        f"{', '.join(config.model.target_modules)}; heads: intent ({len(labels.intents)} intents), "
+        f"slots ({len(labels.slot_tags)} BIO tags), sentiment ({', '.join(labels.sentiments)}).",
+        f"- Data: {sources}; {len(data.train)} training and {len(data.validation)} validation "
+        "examples.",
+        f"- Task weighting: {config.training.loss_weighting}. Out-of-scope: {config.oos.method} "
+        "score, threshold chosen on validation.",
+        "",
+        "## Validation metrics",
+        "",
+        "```json",
+        json.dumps({k: v for k, v in validation.items() if not isinstance(v, dict)}, indent=1),
+        "```",
+        "",
+        "## Intended use and limits",
+        "",
+        "Routes customer messages of this workspace to its intents, flags messages outside",
+        "them, tags slot values and estimates whether the customer is upset. It knows only the",
+        "intents it was trained on, in English. The sentiment labels are weak (complaints and",
+        "offensive wording count as negative): treat the sentiment as a hint for escalation.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def train(
+    config: NluConfig,
+    *,
+    data: NluData | None = None,
+    out_dir: Path | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    started = time.perf_counter()
+    settings = config.training
+    seed_everything(settings.seed)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    data = data or load_mixture(config.sources, settings.seed, settings.validation_fraction)
+    if not data.train:
+        raise ValueError("there are no training examples")
+    intents = {e.intent for e in data.train if e.intent}
+    slots = {s.slot for e in data.train if e.slots for s in e.slots}
+    tasks = tuple(
+        t
+        for t, present in (
+            ("intent", bool(intents)),
+            ("slots", any(e.slots is not None for e in data.train)),
+            ("sentiment", any(e.sentiment for e in data.train)),
+        )
+        if present and t in config.tasks
+    )
+    if "intent" in tasks and len(intents) < 2:
+        raise ValueError("intent training needs examples of at least two intents")
+    labels = Labels.build(intents, slots)
+    directory = out_dir or Path(config.output_dir) / config.name
+    directory.mkdir(parents=True, exist_ok=True)
+
+    tokenizer = AutoTokenizer.from_pretrained(config.model.encoder_path)
+    pad_id = int(tokenizer.pad_token_id)
+    model = with_new_lora(load_base(config.model.encoder_path), config.model, ADAPTER)
+    hidden = int(model.config.hidden_size)
+    heads = NluHeads(hidden, labels, config.model.head_dropout)
+    weighting = TaskWeighting(tasks, settings.loss_weighting)
+    train_items = encode_examples(data.train, tokenizer, labels, config.model.max_length)
+    validation = [e for e in data.validation if not e.is_oos]
+    validation_items = encode_examples(validation, tokenizer, labels, config.model.max_length)
+
+    lora_params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {
+                "params": lora_params + list(heads.parameters()),
+                "weight_decay": settings.weight_decay,
+            },
+            {"params": [weighting.log_vars], "weight_decay": 0.0, "lr": settings.weighting_lr},
+        ],
+        lr=settings.lr,
+    )
+    steps_per_epoch = math.ceil(len(train_items) / settings.batch_size)
+    total_steps = steps_per_epoch * settings.epochs
+    warmup = max(1, int(total_steps * settings.warmup_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: (
+            min(1.0, (step + 1) / warmup)
+            * max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+        ),
+    )
+    rng = random.Random(settings.seed)
+    eval_every = settings.eval_every or steps_per_epoch
+    log_file = (directory / "training_log.csv").open("w", newline="")
+    log = csv.writer(log_file)
+    log.writerow(
+        [
+            "step",
+            "epoch",
+            "loss",
+            *(f"{t}_loss" for t in tasks),
+            *(f"{t}_weight" for t in tasks),
+            "lr",
+            "grad_norm",
+        ]
+    )
+    validation_file = (directory / "validation_log.csv").open("w", newline="")
+    validation_log = csv.writer(validation_file)
+    validation_log.writerow(
+        ["step", "epoch", "intent_accuracy", "slot_f1", "sentiment_accuracy", "score"]
+    )
+
+    best_score, best_state, best_metrics = -1.0, trainable_state(model, heads), {}
+    stale, step, stopped_early = 0, 0, False
+    deadline = started + settings.max_minutes * 60 if settings.max_minutes else math.inf
+    model.train()
+    heads.train()
+    bar = tqdm(total=total_steps, desc=f"train {config.name}", disable=not progress, unit="step")
+    for epoch in range(settings.epochs):
+        epoch_losses: dict[str, list[float]] = {t: [] for t in tasks}
+        for batch in batches(train_items, settings.batch_size, pad_id, rng):
+            states = encode(model, batch.input_ids, batch.attention_mask)
+            losses = task_losses(
+                heads,
+                states,
+                batch.attention_mask,
+                batch.intent,
+                batch.slot_tags,
+                batch.sentiment,
+                tasks,
+                settings.label_smoothing,
+            )
+            if not losses:
+                continue
+            loss = weighting(losses)
+            optimizer.zero_grad()
+            loss.backward()
+            grad_norm = float(
+                torch.nn.utils.clip_grad_norm_(lora_params + list(heads.parameters()), 1.0)
+            )
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            weights = weighting.weights()
+            for task, value in losses.items():
+                epoch_losses[task].append(float(value))
+            log.writerow(
+                [step, epoch, round(float(loss), 5)]
+                + [round(float(losses[t]), 5) if t in losses else "" for t in tasks]
+                + [round(weights[t], 4) for t in tasks]
+                + [f"{scheduler.get_last_lr()[0]:.3g}", round(grad_norm, 4)]
+            )
+            bar.update(1)
+            bar.set_postfix(loss=f"{float(loss):.3f}", epoch=epoch + 1)
+            out_of_time = time.perf_counter() > deadline
+            if step % eval_every == 0 or out_of_time:
+                metrics = quick_validation(
+                    model, heads, validation, validation_items, labels, tasks, pad_id
+                )
+                validation_log.writerow(
+                    [
+                        step,
+                        epoch,
+                        *(
+                            round(metrics.get(k, float("nan")), 4)
+                            for k in ("intent_accuracy", "slot_f1", "sentiment_accuracy", "score")
+                        ),
+                    ]
+                )
+                validation_file.flush()
+                shown = {k: round(v, 4) for k, v in metrics.items()}
+                bar.write(f"step {step}: validation {json.dumps(shown)}")
+                if metrics["score"] > best_score:
+                    best_score, best_state, best_metrics, stale = (
+                        metrics["score"],
+                        trainable_state(model, heads),
+                        metrics,
+                        0,
+                    )
+                else:
+                    stale += 1
+                if stale >= settings.patience or out_of_time:
+                    stopped_early = True
+                    break
+        weighting.epoch_end({t: float(np.mean(v)) for t, v in epoch_losses.items() if v})
+        if stopped_early:
+            break
+    bar.close()
+    log_file.close()
+    validation_file.close()
+    restore_state(model, heads, best_state)
+    model.eval()
+    heads.eval()
+
+    # Calibration and out-of-scope threshold, on validation.
+    train_out = run_model(model, heads, train_items, 128, pad_id)
+    validation_out = run_model(model, heads, validation_items, 128, pad_id)
+    oos_examples = [e for e in data.validation if e.is_oos]
+    oos_items = encode_examples(oos_examples, tokenizer, labels, config.model.max_length)
+    oos_out = run_model(model, heads, oos_items, 128, pad_id) if oos_items else None
+    intent_rows = [i for i, e in enumerate(validation_items) if e.intent != IGNORE]
+    temperature = (
+        temperature_fit(
+            validation_out.intent_logits[intent_rows],
+            torch.tensor([validation_items[i].intent for i in intent_rows]),
+        )
+        if "intent" in tasks
+        else 1.0
+    )
+    bank_rows = [i for i, e in enumerate(train_items) if e.intent != IGNORE]
+    bank = normalize_rows(train_out.pooled[bank_rows]) if bank_rows else torch.empty(0, hidden)
+    oos = OosDetector(method=config.oos.method, k=config.oos.k, temperature=temperature, bank=bank)
+    if "intent" in tasks and intent_rows:
+        inscope = oos.raw_scores(
+            validation_out.pooled[intent_rows], validation_out.intent_logits[intent_rows]
+        )
+        outside = (
+            oos.raw_scores(oos_out.pooled, oos_out.intent_logits)
+            if oos_out is not None
+            else np.zeros(0, dtype=np.float32)
+        )
+        oos.fit(inscope, outside, config.oos.inscope_keep)
+    seconds = time.perf_counter() - started
+
+    # The artifact.
+    model.save_pretrained(str(directory / "adapter"), selected_adapters=[ADAPTER])
+    save_file(
+        {k: v.contiguous() for k, v in heads.state_dict().items()},
+        str(directory / "heads.safetensors"),
+    )
+    save_file({"bank": bank.contiguous()}, str(directory / "bank.safetensors"))
+    (directory / "labels.json").write_text(json.dumps(labels.to_json(), indent=1) + "\n")
+    (directory / "oos.json").write_text(json.dumps(oos.to_json()) + "\n")
+    (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    meta = {
+        "name": config.name,
+        "tasks": list(tasks),
+        "encoder_name": Path(config.model.encoder_path).name,
+        "max_length": config.model.max_length,
+        "train_examples": len(data.train),
+        "validation_examples": len(data.validation),
+        "steps": step,
+        "train_seconds": round(seconds, 1),
+        "stopped_early": stopped_early,
+        "best_validation": best_metrics,
+        "seed": settings.seed,
+    }
+    (directory / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (directory / "metrics.json").write_text(
+        json.dumps({"validation": best_metrics}, indent=1) + "\n"
+    )
+    (directory / "MODEL_CARD.md").write_text(
+        model_card(config, labels, data, best_metrics, seconds)
+    )
+    manifest_write(directory)
+    return TrainResult(directory, best_metrics, seconds, step, stopped_early)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", type=Path, required=True, help="a YAML file in ml/configs/")
+    parser.add_argument("--out", type=Path, help="artifact folder (default: output_dir/name)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    config = config_load(args.config)
+    result = train(config, out_dir=args.out, progress=not args.quiet)
+    print(
+        json.dumps(
+            {
+                "artifact": str(result.directory),
+                "seconds": round(result.seconds, 1),
+                "steps": result.steps,
+                "validation": result.validation,
+            },
+            indent=1,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
