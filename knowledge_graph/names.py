@@ -16,7 +16,7 @@ def name_tokens(text: str) -> tuple[str, ...]:
 
 def normalize_name(text: str) -> str:
     tokens = list(name_tokens(text))
-    if len(tokens) > 1 and tokens[0] in ("the", "a", "an"):
+    if len(tokens) > 1 and tokens[0] == "the":  # not "a": "A and B Guest House"
         tokens = tokens[1:]
     return " ".join(tokens)
 

@@ -251,7 +251,12 @@ class RelationListApi(WorkspaceScopedView):
 
 
 class RelationDetailApi(WorkspaceScopedView):
-    capabilities = {"DELETE": MANAGE}
+    capabilities = {"GET": READ, "DELETE": MANAGE}
+
+    @extend_schema(responses=serializers.RelationOutput)
+    def get(self, request: Request, workspace_slug: str, relation_id: int) -> Response:
+        relation = selectors.relation_get(workspace=self.workspace, relation_id=relation_id)
+        return Response(serializers.RelationOutput(relation).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, workspace_slug: str, relation_id: int) -> Response:

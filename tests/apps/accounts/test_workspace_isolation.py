@@ -6,6 +6,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.accounts.models import Role
+from apps.knowledge.models import Article, Document, Entity, Relation
+from apps.nlu.models import Intent, TrainingExample, TrainingRun
 from tests.factories import ConversationFactory, MembershipFactory, MessageFactory
 
 
@@ -34,11 +36,26 @@ def b_objects(workspace_b: Any) -> dict[str, Any]:
     conversation = ConversationFactory(workspace=workspace_b)
     message = MessageFactory(conversation=conversation, text="B's secret")
     membership = MembershipFactory(workspace=workspace_b, role=Role.ADMIN)
+    article = Article.objects.create(workspace=workspace_b, title="B's secret", body="B's secret")
+    document = Document.objects.create(
+        workspace=workspace_b, filename="b.txt", format="text", content=b"B's secret"
+    )
+    head = Entity.objects.create(workspace=workspace_b, key="c:b-one", name="B's secret")
+    tail = Entity.objects.create(workspace=workspace_b, key="c:b-two", name="B two")
+    relation = Relation.objects.create(workspace=workspace_b, head=head, tail=tail)
+    intent = Intent.objects.create(workspace=workspace_b, name="b-secret", description="B's secret")
+    TrainingExample.objects.create(workspace=workspace_b, intent=intent, text="B's secret")
+    run = TrainingRun.objects.create(workspace=workspace_b, error="B's secret")
     return {
         "workspace_slug": workspace_b.slug,
         "conversation_id": conversation.id,
         "member_id": membership.id,
         "message_id": message.id,
+        "article_id": article.id,
+        "document_id": document.id,
+        "entity_id": head.id,
+        "relation_id": relation.id,
+        "run_id": run.id,
     }
 
 
@@ -52,6 +69,21 @@ def test_every_workspace_route_is_covered() -> None:
         "v1:conversation-detail",
         "v1:message-list",
         "v1:message-original",
+        "v1:knowledge-article-list",
+        "v1:knowledge-article-detail",
+        "v1:knowledge-article-publish",
+        "v1:knowledge-document-list",
+        "v1:knowledge-document-detail",
+        "v1:knowledge-hit-test",
+        "v1:knowledge-reindex",
+        "v1:knowledge-entity-list",
+        "v1:knowledge-entity-detail",
+        "v1:knowledge-relation-list",
+        "v1:knowledge-relation-detail",
+        "v1:nlu-intents",
+        "v1:nlu-examples",
+        "v1:nlu-runs",
+        "v1:nlu-run",
     } <= names
 
 
