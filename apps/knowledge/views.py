@@ -2,11 +2,24 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
-from apps.accounts.roles import Capability
-from apps.accounts.selectors import workspace_get_for_capability
+from apps.accounts.roles import Capability, role_allows
+from apps.accounts.selectors import workspace_get_for_capability, workspace_list_for_user
 from apps.core.exceptions import ApplicationError
+
+
+@login_required
+def knowledge_index(request: HttpRequest) -> HttpResponse:
+    """Straight to the knowledge page when the operator works for one company."""
+    workspaces = [
+        workspace
+        for workspace in workspace_list_for_user(user=request.user)  # type: ignore[arg-type]
+        if role_allows(workspace.role, Capability.KNOWLEDGE_MANAGE)  # type: ignore[attr-defined]
+    ]
+    if len(workspaces) == 1:
+        return redirect("knowledge-admin", workspace_slug=workspaces[0].slug)
+    return render(request, "pages/knowledge_index.html", {"workspaces": workspaces})
 
 
 @login_required
