@@ -286,10 +286,10 @@ def train(
             step += 1
             weights = weighting.weights()
             for task, value in losses.items():
-                epoch_losses[task].append(float(value))
+                epoch_losses[task].append(float(value.detach()))
             log.writerow(
-                [step, epoch, round(float(loss), 5)]
-                + [round(float(losses[t]), 5) if t in losses else "" for t in tasks]
+                [step, epoch, round(float(loss.detach()), 5)]
+                + [round(float(losses[t].detach()), 5) if t in losses else "" for t in tasks]
                 + [round(weights[t], 4) for t in tasks]
                 + [f"{scheduler.get_last_lr()[0]:.3g}", round(grad_norm, 4)]
             )

@@ -1,0 +1,165 @@
+"""The small pieces: configuration, BIO tags, task weighting, out-of-scope threshold, data."""
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from ml.encoders import minilm_path
+from ml.nlu.config import config_from_dict
+from ml.nlu.contracts import Example, SlotSpan
+from ml.nlu.data import stratified_holdout, take_shots
+from ml.nlu.data.bitext import example_from_row
+from ml.nlu.data.jsonl import example_from_json
+from ml.nlu.data.woz2 import ValueFinder, example_from_turn
+from ml.nlu.model import Labels, TaskWeighting
+from ml.nlu.oos import OosDetector, temperature_fit
+from ml.nlu.tokens import decode_slots, encode_examples
+
+
+def test_config_refuses_unknown_keys_and_values() -> None:
+    with pytest.raises(ValueError, match="unknown key"):
+        config_from_dict(
+            {"name": "x", "sources": [{"dataset": "banking77"}], "training": {"epoch": 3}}
+        )
+    with pytest.raises(ValueError, match="loss_weighting"):
+        config_from_dict(
+            {
+                "name": "x",
+                "sources": [{"dataset": "banking77"}],
+                "training": {"loss_weighting": "max"},
+            }
+        )
+    with pytest.raises(ValueError, match="unknown task"):
+        config_from_dict({"name": "x", "sources": [{"dataset": "banking77", "tasks": ["ner"]}]})
+
+
+def test_bio_tags_round_trip_through_decoding() -> None:
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
+    text = "Any cheap eritrean restaurants in the centre?"
+    spans = (
+        SlotSpan("price_range", 4, 9, "cheap"),
+        SlotSpan("food", 10, 18, "eritrean"),
+        SlotSpan("area", 38, 44, "centre"),
+    )
+    labels = Labels.build(set(), {"food", "area", "price_range"})
+    [encoded] = encode_examples([Example(text=text, slots=spans)], tokenizer, labels, 64)
+    tags = [labels.slot_tags[t] if t >= 0 else "-" for t in encoded.slot_tags]
+    assert tags.count("B-food") == 1 and "I-food" in tags  # "eritrean" is several word pieces
+    tag_ids = [max(t, 0) for t in encoded.slot_tags]
+    assert decode_slots(text, encoded.offsets, tag_ids, labels) == spans
+
+
+def test_decoding_repairs_an_inside_tag_without_a_beginning() -> None:
+    labels = Labels.build(set(), {"food"})
+    offsets = [(0, 0), (0, 3), (4, 8), (0, 0)]
+    o, i_food = labels.slot_tags.index("O"), labels.slot_tags.index("I-food")
+    assert decode_slots("hot thai", offsets, [o, o, i_food, o], labels) == (
+        SlotSpan("food", 4, 8, "thai"),
+    )
+
+
+def test_uncertainty_weighting_is_kendalls_formula() -> None:
+    weighting = TaskWeighting(("intent", "slots"), "uncertainty")
+    with torch.no_grad():
+        weighting.log_vars.copy_(torch.tensor([0.5, -1.0]))
+    total = weighting({"intent": torch.tensor(2.0), "slots": torch.tensor(3.0)})
+    expected = np.exp(-0.5) * 2.0 + 0.5 + np.exp(1.0) * 3.0 - 1.0
+    assert float(total.detach()) == pytest.approx(expected, rel=1e-6)
+
+
+def test_dwa_gives_more_weight_to_the_task_that_learns_slower() -> None:
+    weighting = TaskWeighting(("intent", "slots"), "dwa")
+    weighting.epoch_end({"intent": 2.0, "slots": 2.0})
+    assert weighting.weights() == {"intent": 1.0, "slots": 1.0}
+    weighting.epoch_end({"intent": 1.0, "slots": 1.9})  # intent halves, slots barely move
+    weights = weighting.weights()
+    assert weights["slots"] > 1.0 > weights["intent"]
+    assert sum(weights.values()) == pytest.approx(2.0)
+
+
+def test_threshold_with_oos_examples_maximises_both_recalls() -> None:
+    detector = OosDetector(method="msp", k=1, temperature=1.0)
+    inscope = np.array([0.1, 0.2, 0.3, 0.35], dtype=np.float32)
+    outside = np.array([0.32, 0.6, 0.7], dtype=np.float32)
+    detector.fit(inscope, outside, inscope_keep=0.97)
+    # At 0.3: 3 of 4 in scope kept, 3 of 3 outside caught (J 1.75); at 0.35: 4/4 + 2/3 (1.67).
+    assert detector.threshold == pytest.approx(0.3)
+    assert detector.is_oos(np.array([0.31, 0.3], dtype=np.float32)).tolist() == [True, False]
+    calibrated = detector.calibrated(np.array([0.0, 1.0], dtype=np.float32))
+    assert calibrated[0] < 0.5 < calibrated[1]
+
+
+def test_threshold_without_oos_examples_keeps_a_share_of_in_scope() -> None:
+    detector = OosDetector(method="msp", k=1, temperature=1.0)
+    inscope = np.linspace(0.0, 1.0, 101, dtype=np.float32)
+    detector.fit(inscope, np.zeros(0, dtype=np.float32), inscope_keep=0.9)
+    assert detector.threshold == pytest.approx(0.9)
+    assert detector.calibrated(np.array([0.5], dtype=np.float32))[0] == pytest.approx(51 / 101)
+
+
+def test_temperature_fit_recovers_an_overconfident_scale() -> None:
+    generator = torch.Generator().manual_seed(0)
+    targets = torch.randint(0, 5, (4000,), generator=generator)
+    true_logits = torch.randn(4000, 5, generator=generator)
+    true_logits[torch.arange(4000), targets] += 1.0
+    sampled = torch.multinomial(torch.softmax(true_logits, -1), 1, generator=generator).squeeze(1)
+    assert temperature_fit(true_logits * 3.0, sampled) == pytest.approx(3.0, rel=0.15)
+
+
+def test_holdout_and_shots_keep_every_intent() -> None:
+    rows = [Example(text=f"{i} {n}", intent=i) for i in ("a", "b", "c") for n in range(10)]
+    keep, held = stratified_holdout(rows, 0.2, random.Random(1))
+    assert sorted(e.intent for e in held) == ["a", "a", "b", "b", "c", "c"]
+    assert len(keep) == 24 and not set(keep) & set(held)
+    shots = take_shots(keep, 3, random.Random(1))
+    assert sorted(e.intent for e in shots) == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+
+
+def test_woz_values_are_found_through_their_surface_forms() -> None:
+    finder = ValueFinder(
+        {"food": ["chinese", "asian oriental"], "area": ["centre"], "price range": ["moderate"]}
+    )
+    turn = {
+        "transcript": "A moderately priced asian place in the center please",
+        "turn_label": [
+            ["price range", "moderate"],
+            ["food", "asian oriental"],
+            ["area", "centre"],
+            ["request", "phone"],
+        ],
+    }
+    example = example_from_turn(turn, finder)
+    assert [(s.slot, s.value, turn["transcript"][s.start : s.end]) for s in example.slots] == [
+        ("price_range", "moderate", "moderately priced"),
+        ("food", "asian oriental", "asian"),
+        ("area", "centre", "center"),
+    ]
+    assert finder.normalize("area", "Center") == "centre"
+
+
+def test_bitext_row_gives_slot_and_weak_sentiment() -> None:
+    row = {
+        "instruction": "I want to cancel order 1234 you f*cking idiots",
+        "intent": "cancel_order",
+        "entity_type": "order_id",
+        "start_offset": "23",
+        "end_offset": "27",
+        "tags": "BW",
+    }
+    example = example_from_row(row)
+    assert example.slots == (SlotSpan("order_id", 23, 27, "1234"),)
+    assert example.sentiment == "negative"
+
+
+def test_jsonl_rows_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="outside the text"):
+        example_from_json({"text": "hi", "slots": [{"slot": "x", "start": 0, "end": 9}]}, "row 1")
+    with pytest.raises(ValueError, match="non-empty text"):
+        example_from_json({"text": " "}, "row 2")
+    assert example_from_json({"text": "x", "is_oos": True}, "row 3").is_oos
+    (tmp_path / "x.jsonl").write_text(json.dumps({"text": "a", "split": "later"}) + "\n")

@@ -1,0 +1,109 @@
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ml.artifacts import TamperedModelError
+from ml.nlu import runtime as runtime_module
+from ml.nlu.evaluate import evaluate
+from ml.nlu.runtime import NluRuntime
+from ml.nlu.train import TrainResult, train
+from tests.ml.nlu.conftest import INTENTS, tiny_config, tiny_data
+
+ARTIFACT_FILES = {
+    "adapter/adapter_config.json",
+    "adapter/adapter_model.safetensors",
+    "heads.safetensors",
+    "bank.safetensors",
+    "labels.json",
+    "oos.json",
+    "config.yaml",
+    "meta.json",
+    "metrics.json",
+    "MODEL_CARD.md",
+    "training_log.csv",
+    "validation_log.csv",
+}
+
+
+def test_artifact_has_every_file_in_its_manifest(tiny_model: TrainResult) -> None:
+    manifest = json.loads((tiny_model.directory / "manifest.json").read_text())["sha256"]
+    assert ARTIFACT_FILES <= set(manifest)
+    labels = json.loads((tiny_model.directory / "labels.json").read_text())
+    assert labels["intents"] == sorted(INTENTS)
+    assert labels["slot_tags"] == ["O", "B-order_id", "I-order_id"]
+
+
+def test_training_logs_every_step_with_task_losses_and_weights(tiny_model: TrainResult) -> None:
+    with (tiny_model.directory / "training_log.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == tiny_model.steps
+    assert {"intent_loss", "slots_loss", "sentiment_loss", "intent_weight", "lr"} <= set(rows[0])
+    # Uncertainty weighting moves the weights away from 1 as training goes on.
+    assert float(rows[-1]["intent_weight"]) != pytest.approx(1.0, abs=1e-3)
+
+
+def test_tiny_model_learns_its_intents(tiny_model: TrainResult) -> None:
+    runtime = NluRuntime()
+    model = runtime.load("acme", tiny_model.directory)
+    test = tiny_data().test
+    metrics = evaluate(model, test)
+    assert metrics["examples"] == 120
+    assert metrics["accuracy"] >= 0.85
+
+
+def test_predict_returns_intents_slots_and_sentiment(tiny_model: TrainResult) -> None:
+    model = NluRuntime().load("acme", tiny_model.directory)
+    [card, order] = model.predict(["my new card still hasn't arrived", "where is order 81234"])
+    assert card.intent == "card_arrival"
+    scores = [i.score for i in card.intents]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+    assert 0.0 <= card.oos_score <= 1.0
+    assert set(card.sentiment_scores) == {"neutral", "negative"}
+    assert [(s.slot, s.value) for s in order.slots] == [("order_id", "81234")]
+
+
+def test_workspaces_share_one_encoder(
+    tiny_model: TrainResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = []
+    real = runtime_module.load_base
+    monkeypatch.setattr(runtime_module, "load_base", lambda path: loads.append(path) or real(path))
+    other_intents = ("card_arrival", "top_up_failed")
+    other = train(
+        tiny_config("other", tmp_path, epochs=1),  # type: ignore[arg-type]
+        data=tiny_data(other_intents, per_intent=6),
+        out_dir=tmp_path / "other",
+        progress=False,
+    )
+    runtime = NluRuntime()
+    first = runtime.load("acme", tiny_model.directory)
+    second = runtime.load("globex", other.directory)
+    assert len(loads) == 1
+    assert first.shared is second.shared
+    assert first.labels.intents != second.labels.intents
+    [a] = runtime.predict("acme", ["how much is the exchange rate"])
+    [b] = runtime.predict("globex", ["how much is the exchange rate"])
+    assert a.intents[0].intent in INTENTS
+    assert {i.intent for i in b.intents} <= set(other_intents)
+
+
+def test_a_tampered_artifact_is_refused(tiny_model: TrainResult, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model.directory, copy)
+    heads = copy / "heads.safetensors"
+    heads.write_bytes(heads.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(TamperedModelError, match="heads.safetensors does not match its SHA-256"):
+        NluRuntime().load("acme", copy)
+
+
+def test_training_refuses_a_single_intent(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least two intents"):
+        train(
+            tiny_config("one", tmp_path),  # type: ignore[arg-type]
+            data=tiny_data(("card_arrival",), per_intent=4),
+            out_dir=tmp_path / "one",
+            progress=False,
+        )
