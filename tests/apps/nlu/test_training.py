@@ -44,7 +44,8 @@ def test_examples_are_stored_and_exported_redacted(workspace_a: Any, tmp_path: P
     exported = (tmp_path / "x.jsonl").read_text()
     assert (count, intents) == (2, 1)
     assert not any(p in exported for p in PLANTED)
-    assert '"slot": "plan"' in exported and "premium plan" in exported
+    assert '"slot": "plan"' in exported
+    assert "premium plan" in exported
 
 
 @pytest.mark.django_db
@@ -59,7 +60,8 @@ def test_training_run_trains_records_and_activates(
     assert response.status_code == 202, response.content
     run = TrainingRun.objects.get(pk=response.json()["id"])
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
-    assert run.is_active and (run.examples, run.intents) == (30, 3)
+    assert run.is_active
+    assert (run.examples, run.intents) == (30, 3)
     assert 0.0 <= run.metrics["validation"]["intent_accuracy"] <= 1.0
     assert Path(run.artifact_path, "manifest.json").is_file()
     model = model_for(workspace=workspace_a)
@@ -112,7 +114,8 @@ def test_examples_api_validates_and_scopes(
     assert response.status_code == 400
     assert "outside the text" in response.json()["error"]["message"]
     response = api.post(url, {"text": "something else entirely"}, format="json")
-    assert response.status_code == 201 and response.json()["intent"] is None
+    assert response.status_code == 201
+    assert response.json()["intent"] is None
 
 
 @pytest.mark.django_db
