@@ -34,9 +34,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.AGENT: frozenset(
         _EVERY_MEMBER | {Capability.CONVERSATIONS_READ, Capability.CONVERSATIONS_HANDLE}
     ),
-    Role.ANALYST: frozenset(
-        _EVERY_MEMBER | {Capability.CONVERSATIONS_READ, Capability.NLU_READ}
-    ),
+    Role.ANALYST: frozenset(_EVERY_MEMBER | {Capability.CONVERSATIONS_READ, Capability.NLU_READ}),
 }
 
 
