@@ -9,6 +9,8 @@ import numpy.typing as npt
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
+from ml.vectors import local_fast_writes
+
 FloatArray = npt.NDArray[np.float32]
 _NAMESPACE = uuid.UUID("0b7e2f64-3f1a-4d2b-9a55-7f2f0c3f9e10")
 
@@ -42,6 +44,7 @@ class NodeEmbeddingStore:
                 "feature": qm.VectorParams(size=feature_dim, distance=qm.Distance.COSINE),
             },
         )
+        local_fast_writes(self.client, self.collection)
         ids = sorted(sage)
         for start in range(0, len(ids), 512):
             self.client.upsert(

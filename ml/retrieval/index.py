@@ -25,6 +25,7 @@ from scipy.sparse import csc_matrix
 
 from ml.retrieval.contracts import Chunk, ScoredChunk, SparseVector, Vector
 from ml.retrieval.encoder import DIMENSION
+from ml.vectors import local_fast_writes
 
 DENSE = "dense"
 SPARSE = "sparse"
@@ -158,6 +159,7 @@ class _Frozen:
 
 _mirrors: dict[tuple[int, str], _Mirror] = {}
 _mirrors_lock = threading.Lock()
+_tuned: set[tuple[int, str]] = set()
 
 
 def is_local(client: QdrantClient) -> bool:
@@ -252,6 +254,7 @@ class ChunkIndex:
         if not (len(chunks) == len(dense) == len(sparse)):
             raise ValueError("chunks, dense and sparse vectors must have the same length")
         target = generation or self.ensure()
+        self._tune(target)
         for start in range(0, len(chunks), _UPSERT_BATCH):
             points = [
                 qm.PointStruct(
@@ -276,6 +279,7 @@ class ChunkIndex:
         target = generation or self.current()
         if target is None:
             return
+        self._tune(target)
         selector = qm.FilterSelector(
             filter=qm.Filter(
                 must=[qm.FieldCondition(key="doc_id", match=qm.MatchValue(value=doc_id))]
@@ -296,11 +300,18 @@ class ChunkIndex:
         target = generation or self.current()
         if target is None or not chunk_ids:
             return
+        self._tune(target)
         self.client.delete(
             target, points_selector=qm.PointIdsList(points=list(chunk_ids)), wait=True
         )
         if self.in_process:
             self._mirror(target).remove(chunk_ids)
+
+    def _tune(self, generation: str) -> None:
+        key = (id(self.client), generation)
+        if key not in _tuned:
+            local_fast_writes(self.client, generation)
+            _tuned.add(key)
 
     # --- reads -------------------------------------------------------------------------------
     def _mirror(self, generation: str) -> _Mirror:
