@@ -1,0 +1,86 @@
+"""The fallback chain for one answer: the primary engine (vLLM), else the in-process engine,
+else an extractive answer (the best passage, quoted and cited), and a trace that says which one
+answered and why the others didn't.
+
+An engine that fails before streaming anything is skipped silently for the customer; one that
+fails halfway ends the reply where it broke (restarting would repeat text already shown) and the
+trace records it.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from ml.generation.contracts import ChatMessage, GenerationParams, Passage
+from ml.generation.prompts import REFUSAL
+from ml.serving.engine import ChatEngine, EngineError, UnknownAdapter
+
+
+@dataclass
+class GenerationTrace:
+    """Filled in while the answer streams; read it after the stream ends."""
+
+    engine: str = ""  # which path answered: "vllm", "transformers" or "extractive"
+    adapter: str | None = None
+    fallbacks: list[str] = field(default_factory=list)  # "<engine>: <why it was skipped>"
+    broken: str = ""  # set when the engine that answered broke off mid-stream
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "engine": self.engine,
+            "adapter": self.adapter,
+            "fallbacks": list(self.fallbacks),
+            "broken": self.broken,
+        }
+
+
+def extractive_answer(passages: Sequence[Passage], max_words: int = 120) -> str:
+    """The best passage (the first: passages come ranked) with its citation; the refusal when
+    there is none."""
+    if not passages:
+        return REFUSAL
+    best = passages[0]
+    words = best.text.split()
+    text = " ".join(words[:max_words]) + (" ..." if len(words) > max_words else "")
+    return f"{text} [{best.pid}]"
+
+
+class FallbackEngine:
+    def __init__(self, engines: Sequence[ChatEngine]):
+        self.engines = list(engines)
+
+    async def stream_answer(
+        self,
+        messages: Sequence[ChatMessage],
+        adapter: str | None,
+        params: GenerationParams,
+        *,
+        passages: Sequence[Passage] = (),
+        trace: GenerationTrace | None = None,
+        extractive: bool = True,
+    ) -> AsyncIterator[str]:
+        trace = trace if trace is not None else GenerationTrace()
+        trace.adapter = adapter
+        for engine in self.engines:
+            streamed = False
+            try:
+                async for delta in engine.stream_chat(messages, adapter, params):
+                    if not streamed:
+                        trace.engine = engine.name
+                        streamed = True
+                    yield delta
+            except UnknownAdapter as exc:
+                trace.fallbacks.append(f"{engine.name}: {exc}")
+                continue
+            except EngineError as exc:
+                if streamed:
+                    trace.broken = str(exc)
+                    return
+                trace.fallbacks.append(f"{engine.name}: {exc}")
+                continue
+            if streamed:
+                return
+            trace.fallbacks.append(f"{engine.name}: empty answer")
+        if not extractive:
+            raise EngineError("every engine failed: " + "; ".join(trace.fallbacks))
+        trace.engine = "extractive"
+        yield extractive_answer(passages)
