@@ -1,0 +1,106 @@
+"""Routing: which handler answers a turn, and why (the reason goes into the turn trace).
+
+Rules, first match wins:
+
+1. explicit request for a person (a handoff intent, or the words) -> ``handoff``
+2. an intent the workspace marks sensitive -> ``handoff``
+3. strongly negative, for ``max_negative_turns`` turns in a row -> ``handoff``
+4. a flow is waiting for an answer and the message doesn't confidently switch topic -> ``flow``
+5. out of scope or low confidence: ``clarify`` (ask to rephrase), then after
+   ``max_low_confidence_turns`` such turns in a row -> ``handoff``
+6. a flow intent -> ``flow``; a small-talk intent -> ``smalltalk``; any other intent -> ``faq``
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ml.dialogue.flows import FlowSpec
+from ml.dialogue.state import DialogueState
+from ml.nlu.contracts import NluResult
+
+HANDOFF_WORDS = re.compile(
+    r"\b(?:talk|speak|chat|connect me)\s+(?:to|with)\s+(?:a\s+|an\s+|some\s*one|a real\s+)?"
+    r"(?:human|person|agent|representative|someone|real person|operator|staff)\b"
+    r"|\b(?:human|live)\s+agent\b|\breal person\b|转人工|人工客服|找人工",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    flows: Mapping[str, FlowSpec] = field(default_factory=dict)  # by intent
+    smalltalk_intents: frozenset[str] = frozenset()
+    handoff_intents: frozenset[str] = frozenset()
+    sensitive_intents: frozenset[str] = frozenset()
+    min_confidence: float = 0.5
+    switch_confidence: float = 0.85  # leaving a flow half-way needs this much confidence
+    max_low_confidence_turns: int = 2
+    negative_threshold: float = 0.8
+    max_negative_turns: int = 2
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # faq | flow | smalltalk | clarify | handoff
+    reason: str
+    intent: str | None = None
+    flow: str | None = None
+
+
+def _pending_flow(state: DialogueState) -> str | None:
+    pending = state.pending_question or ""
+    if pending.startswith(("slot:", "confirm:")):
+        return pending.split(":")[1]
+    return None
+
+
+def route_decide(state: DialogueState, nlu: NluResult, config: RoutingConfig) -> Route:
+    """``state`` is the state after this turn's update."""
+    intent = nlu.intent
+    score = f"{nlu.confidence:.2f}"
+    if HANDOFF_WORDS.search(nlu.text) or (intent and intent in config.handoff_intents):
+        why = f"intent {intent} ({score})" if intent in config.handoff_intents else "the words"
+        return Route("handoff", f"the customer asked for a person ({why})", intent)
+    if intent and intent in config.sensitive_intents:
+        return Route("handoff", f"intent {intent} ({score}) is marked sensitive", intent)
+    negative = nlu.sentiment_scores.get("negative", 0.0)
+    if state.negative_turns >= config.max_negative_turns and negative >= config.negative_threshold:
+        return Route(
+            "handoff",
+            f"negative sentiment ({negative:.2f}) for {state.negative_turns} turns in a row",
+            intent,
+        )
+    waiting = _pending_flow(state)
+    if waiting is not None:
+        flow = next((f for f in config.flows.values() if f.name == waiting), None)
+        switching = (
+            intent is not None
+            and intent != (flow.intent if flow else None)
+            and nlu.confidence >= config.switch_confidence
+            and not nlu.slots
+        )
+        if flow is not None and not switching:
+            return Route(
+                "flow",
+                f"flow {flow.name} is waiting for {state.pending_question}",
+                flow.intent,
+                flow.name,
+            )
+    if nlu.is_oos or intent is None or nlu.confidence < config.min_confidence:
+        why = (
+            f"out of scope ({nlu.oos_score:.2f})"
+            if nlu.is_oos
+            else f"low confidence ({score} < {config.min_confidence})"
+        )
+        if state.low_confidence_turns >= config.max_low_confidence_turns:
+            return Route("handoff", f"{why}, {state.low_confidence_turns} turns in a row", intent)
+        return Route("clarify", why, intent)
+    if intent in config.flows:
+        flow = config.flows[intent]
+        return Route(
+            "flow", f"intent {intent} ({score}) starts flow {flow.name}", intent, flow.name
+        )
+    if intent in config.smalltalk_intents:
+        return Route("smalltalk", f"intent {intent} ({score}) is small talk", intent)
+    return Route("faq", f"intent {intent} ({score}) is answered from the knowledge base", intent)
