@@ -5,8 +5,8 @@ the bot can do today: it acknowledges the message and points to the person butto
 """
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class ReplyMeta:
     sources: tuple[dict[str, str], ...] = ()
     # The instructions the generator runs under; the output guard blocks replies that repeat them.
     system_prompt: str = ""
+    # Which engine generated the reply (vLLM, in process, extractive), its adapter, fallbacks.
+    generator: dict[str, Any] = field(default_factory=dict)
 
 
 class Replier(Protocol):

@@ -175,7 +175,7 @@ def _turn_persist(
             "guard": {"blocked": bool(guard_reasons), "reasons": list(guard_reasons)},
             "route": {"name": replier.meta.route, "reason": replier.meta.reason},
             "sources": list(replier.meta.sources),
-            "generator": {"engine": type(replier).__name__},
+            "generator": {"engine": type(replier).__name__, **replier.meta.generator},
             "latency_ms": latency_ms,
         }
         TurnTrace.objects.update_or_create(

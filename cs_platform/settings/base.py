@@ -202,6 +202,25 @@ QDRANT_URL = env.str("QDRANT_URL", default="")
 QDRANT_API_KEY = env.str("QDRANT_API_KEY", default="")
 QDRANT_PATH = env.str("QDRANT_PATH", default=str(VAR_DIR / "qdrant"))
 VLLM_BASE_URL = env.str("VLLM_BASE_URL", default="")
+# The generator: a Hugging Face causal LM folder (by default the base that
+# `python -m ml.generation.bootstrap` writes) and the registry of workspace LoRA adapters
+# (<dir>/<workspace slug>/adapter).
+GENERATION_BASE_MODEL = Path(
+    env.str("GENERATION_BASE_MODEL", default=str(VAR_DIR / "models" / "generation" / "base"))
+)
+GENERATION_ADAPTERS_DIR = Path(
+    env.str("GENERATION_ADAPTERS_DIR", default=str(VAR_DIR / "models" / "generation" / "adapters"))
+)
+# vLLM client: seconds to connect, to the first token (slower counts as down) and between tokens;
+# retries before the first token; failures in a row that open the circuit, and for how long.
+VLLM_CONNECT_TIMEOUT = env.float("VLLM_CONNECT_TIMEOUT", default=2.0)
+VLLM_FIRST_TOKEN_TIMEOUT = env.float("VLLM_FIRST_TOKEN_TIMEOUT", default=8.0)
+VLLM_TOKEN_TIMEOUT = env.float("VLLM_TOKEN_TIMEOUT", default=8.0)
+VLLM_RETRIES = env.int("VLLM_RETRIES", default=1)
+VLLM_BREAKER_FAILURES = env.int("VLLM_BREAKER_FAILURES", default=3)
+VLLM_BREAKER_RESET_SECONDS = env.float("VLLM_BREAKER_RESET_SECONDS", default=30.0)
+GENERATION_MAX_TOKENS = env.int("GENERATION_MAX_TOKENS", default=192)
+GENERATION_PASSAGES = env.int("GENERATION_PASSAGES", default=3)
 # Largest knowledge document an operator may upload (the request limit above applies too).
 KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=1024 * 1024)
 

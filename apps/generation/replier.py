@@ -1,0 +1,72 @@
+"""``GroundedReplier``: retrieve from the workspace's knowledge, then stream a generated answer
+that cites its passages (vLLM, else in process, else the best passage). Select it with
+``DIALOGUE_REPLIER=apps.generation.replier.GroundedReplier``.
+
+The prompt is built from what the database holds (redacted text), never from the raw event.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Literal
+
+from apps.accounts.models import Workspace
+from apps.chat.models import Message
+from apps.core.db import db_async
+from apps.dialogue.replies import ReplyMeta, TurnInput
+from apps.generation.services import answer_stream, passages_from_retrieval
+from apps.knowledge.services.search import knowledge_retrieve
+from ml.generation.contracts import Passage, Turn
+from ml.generation.prompts import SYSTEM_PROMPT
+from ml.serving.fallback import GenerationTrace
+
+HISTORY_MESSAGES = 6
+_SPEAKERS: dict[str, Literal["customer", "bot", "agent"]] = {
+    Message.Sender.CUSTOMER.value: "customer",
+    Message.Sender.BOT.value: "bot",
+    Message.Sender.AGENT.value: "agent",
+}
+
+
+def _turns_and_passages(turn: TurnInput, k: int) -> tuple[Workspace, list[Turn], list[Passage]]:
+    workspace = Workspace.objects.get(id=turn.workspace_id)
+    stored = list(
+        Message.objects.filter(conversation_id=turn.conversation_id, sender__in=list(_SPEAKERS))
+        .order_by("-id")
+        .values_list("sender", "text")[:HISTORY_MESSAGES]
+    )[::-1]
+    turns = [Turn(_SPEAKERS[sender], text) for sender, text in stored if text]
+    question = next((t.text for t in reversed(turns) if t.speaker == "customer"), "")
+    retrieved = knowledge_retrieve(workspace=workspace, query=question, k=k) if question else []
+    return workspace, turns, passages_from_retrieval(retrieved)
+
+
+class GroundedReplier:
+    def __init__(self) -> None:
+        self.meta = ReplyMeta(route="answer", reason="grounded answer", system_prompt=SYSTEM_PROMPT)
+        self.trace = GenerationTrace()
+
+    async def stream(self, turn: TurnInput) -> AsyncIterator[str]:
+        from django.conf import settings
+
+        workspace, turns, passages = await db_async(_turns_and_passages)(
+            turn, settings.GENERATION_PASSAGES
+        )
+        async for delta in answer_stream(
+            workspace=workspace, turns=turns, passages=passages, trace=self.trace
+        ):
+            yield delta
+        self.meta = ReplyMeta(
+            route="answer",
+            reason=(
+                f"grounded answer from {len(passages)} passage(s) by {self.trace.engine}"
+                + (
+                    f" after fallback ({'; '.join(self.trace.fallbacks)})"
+                    if self.trace.fallbacks
+                    else ""
+                )
+            ),
+            sources=tuple(
+                {"title": f"[{p.pid}] {p.text[:80]}", "chunk_id": p.source_id} for p in passages
+            ),
+            system_prompt=SYSTEM_PROMPT,
+            generator=self.trace.to_json(),
+        )
