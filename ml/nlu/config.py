@@ -49,7 +49,7 @@ class TrainingConfig:
     patience: int = 2  # evaluations without improvement before stopping
     eval_every: int = 0  # steps between validation runs; 0: once per epoch
     max_minutes: float = 0.0  # stop (keeping the best so far) after this long; 0: no limit
-    loss_weighting: str = "uncertainty"  # uncertainty | dwa | equal
+    loss_weighting: str = "dwa"  # dwa | uncertainty | equal
     weighting_lr: float = 0.02  # for the learned uncertainty weights
     validation_fraction: float = 0.1  # held out from train when a dataset has no validation split
     seed: int = 13

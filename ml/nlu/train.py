@@ -294,7 +294,7 @@ def train(
                 + [f"{scheduler.get_last_lr()[0]:.3g}", round(grad_norm, 4)]
             )
             bar.update(1)
-            bar.set_postfix(loss=f"{float(loss):.3f}", epoch=epoch + 1)
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", epoch=epoch + 1)
             out_of_time = time.perf_counter() > deadline
             if step % eval_every == 0 or out_of_time:
                 metrics = quick_validation(
