@@ -139,11 +139,12 @@ def flow_step(spec: FlowSpec, state: DialogueState, text: str) -> FlowStep:
             }
             done = replace(state, slots=confirmed, pending_question=None)
             return FlowStep("act", "", done, values=values)
+        before = {name: value.value for name, value in state.slots.items()}
         state = _fill_from_text(spec, state, text)
         changed = [
-            s
+            s.name
             for s in spec.slots
-            if state.slots.get(s.name) and state.slots[s.name].turn == state.turn
+            if s.name in state.slots and state.slots[s.name].value != before.get(s.name)
         ]
         if is_no(text) and not changed:
             # "No": which part is wrong? Ask again for every slot, starting with the first.

@@ -1,0 +1,226 @@
+"""State tracking, flows and routing, on hand-made NLU results (no model needed)."""
+
+import pytest
+
+from ml.dialogue.flows import FlowSpec, flow_step
+from ml.dialogue.policy import RoutingConfig, route_decide
+from ml.dialogue.state import DONTCARE, DialogueState, SlotVocabulary, state_update
+from ml.nlu.contracts import IntentScore, NluResult, SlotSpan
+
+AREA = SlotVocabulary(values={"centre": ("center", "central")}, mentions=("area", "part of town"))
+FOOD = SlotVocabulary(values={"chinese": (), "thai": ()}, mentions=("food", "cuisine"))
+VOCABULARIES = {"area": AREA, "food": FOOD}
+
+
+def nlu(
+    text: str,
+    intent: str | None = "find_restaurant",
+    score: float = 0.9,
+    slots: tuple[tuple[str, str], ...] = (),
+    negative: float = 0.1,
+    oos: bool = False,
+) -> NluResult:
+    spans = []
+    for slot, value in slots:
+        start = text.lower().index(value.lower())
+        spans.append(SlotSpan(slot, start, start + len(value), text[start : start + len(value)]))
+    return NluResult(
+        text=text,
+        intents=(IntentScore(intent, score),) if intent else (),
+        is_oos=oos,
+        oos_score=0.9 if oos else 0.1,
+        slots=tuple(spans),
+        sentiment="negative" if negative >= 0.5 else "neutral",
+        sentiment_scores={"neutral": 1 - negative, "negative": negative},
+    )
+
+
+def test_values_carry_over_and_are_replaced() -> None:
+    state = state_update(
+        DialogueState(),
+        nlu("chinese food in the center", slots=(("food", "chinese"), ("area", "center"))),
+        vocabularies=VOCABULARIES,
+    )
+    assert state.values() == {"food": "chinese", "area": "centre"}
+    state = state_update(
+        state, nlu("how about thai instead", slots=(("food", "thai"),)), vocabularies=VOCABULARIES
+    )
+    assert state.values() == {"food": "thai", "area": "centre"}
+    assert state.last_correction
+    assert state.slots["food"].turn == 2
+    assert state.slots["area"].turn == 1
+    assert DialogueState.from_json(state.to_json()) == state
+
+
+def test_dontcare_goes_to_the_named_slot_or_the_one_asked() -> None:
+    state = state_update(
+        DialogueState(),
+        nlu("any area is fine, thai food", slots=(("food", "thai"),)),
+        vocabularies=VOCABULARIES,
+    )
+    assert state.values() == {"food": "thai", "area": DONTCARE}
+    asked = state_update(
+        DialogueState(), nlu("I don't care"), vocabularies=VOCABULARIES, asked=["food"]
+    )
+    assert asked.values() == {"food": DONTCARE}
+
+
+def test_low_confidence_and_negative_turns_are_counted_in_a_row() -> None:
+    state = DialogueState()
+    state = state_update(state, nlu("blah", score=0.2, negative=0.9))
+    state = state_update(state, nlu("blah blah", oos=True, intent=None, negative=0.95))
+    assert (state.low_confidence_turns, state.negative_turns) == (2, 2)
+    state = state_update(state, nlu("ok thanks"))
+    assert (state.low_confidence_turns, state.negative_turns) == (0, 0)
+    assert state.intent_history == ("find_restaurant", "find_restaurant")
+
+
+FREEZE = FlowSpec.from_json(
+    {
+        "name": "card_freeze",
+        "intent": "lost_or_stolen_card",
+        "slots": [
+            {
+                "name": "card_last4",
+                "prompt": "What are the last four digits of the card?",
+                "pattern": r"\b\d{4}\b",
+                "invalid": "Please give the four last digits, like 1234.",
+            },
+            {
+                "name": "reason",
+                "prompt": "Was it lost or stolen?",
+                "choices": {"lost": ["missing"], "stolen": ["theft"]},
+            },
+        ],
+        "confirm": "Freeze the card ending {card_last4} ({reason})?",
+        "result": "Done: the card ending {card_last4} is frozen.",
+    }
+)
+
+
+def test_flow_asks_validates_confirms_and_acts() -> None:
+    step = flow_step(FREEZE, DialogueState(turn=1), "my card is gone")
+    assert (step.kind, step.slot) == ("ask", "card_last4")
+    step = flow_step(FREEZE, step.state, "it's the one ending in 12")
+    assert step.kind == "ask"
+    assert step.message == "Please give the four last digits, like 1234."
+    step = flow_step(FREEZE, step.state, "4821")
+    assert (step.kind, step.slot) == ("ask", "reason")
+    step = flow_step(FREEZE, step.state, "I think it was stolen")
+    assert step.kind == "confirm"
+    assert step.message == "Freeze the card ending 4821 (stolen)?"
+    step = flow_step(FREEZE, step.state, "yes please")
+    assert step.kind == "act"
+    assert dict(step.values) == {"card_last4": "4821", "reason": "stolen"}
+    assert step.state.slots["card_last4"].confirmed
+    assert step.state.pending_question is None
+
+
+def test_flow_takes_a_correction_at_confirmation() -> None:
+    state = DialogueState(turn=1)
+    for text in ("freeze my card", "4821", "lost"):
+        step = flow_step(FREEZE, state, text)
+        state = step.state
+    assert step.kind == "confirm"
+    step = flow_step(
+        FREEZE,
+        DialogueState(**{**state.__dict__, "turn": 4, "last_correction": True}),
+        "no, the other card, 9930",
+    )
+    assert step.kind == "confirm"
+    assert step.message == "Freeze the card ending 9930 (lost)?"
+    step = flow_step(FREEZE, step.state, "no")
+    assert (step.kind, step.slot) == ("ask", "card_last4")
+
+
+def test_flow_can_be_cancelled() -> None:
+    step = flow_step(FREEZE, DialogueState(), "freeze my card")
+    step = flow_step(FREEZE, step.state, "never mind, cancel")
+    assert step.kind == "cancelled"
+    assert step.state.pending_question is None
+
+
+def test_https_actions_need_an_https_endpoint() -> None:
+    with pytest.raises(ValueError, match="https:// endpoint"):
+        FlowSpec.from_json(
+            {
+                "name": "x",
+                "intent": "y",
+                "slots": [],
+                "confirm": "?",
+                "action": "https",
+                "endpoint": "http://x",
+            }
+        )
+
+
+CONFIG = RoutingConfig(
+    flows={"lost_or_stolen_card": FREEZE},
+    smalltalk_intents=frozenset({"greeting"}),
+    handoff_intents=frozenset({"contact_human_agent"}),
+    sensitive_intents=frozenset({"compromised_card"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("result", "state", "route", "reason"),
+    [
+        (
+            nlu("can I talk to a human please", intent="card_arrival"),
+            DialogueState(),
+            "handoff",
+            "asked for a person",
+        ),
+        (nlu("x", intent="contact_human_agent"), DialogueState(), "handoff", "asked for a person"),
+        (nlu("x", intent="compromised_card"), DialogueState(), "handoff", "sensitive"),
+        (
+            nlu("this is awful", negative=0.95),
+            DialogueState(negative_turns=2),
+            "handoff",
+            "negative sentiment",
+        ),
+        (
+            nlu("x", intent="lost_or_stolen_card"),
+            DialogueState(),
+            "flow",
+            "starts flow card_freeze",
+        ),
+        (
+            nlu("4821", intent="card_arrival", score=0.6),
+            DialogueState(pending_question="slot:card_freeze:card_last4"),
+            "flow",
+            "waiting",
+        ),
+        (
+            nlu("what is the exchange rate", intent="exchange_rate", score=0.95),
+            DialogueState(pending_question="slot:card_freeze:card_last4"),
+            "faq",
+            "knowledge base",
+        ),
+        (nlu("hello", intent="greeting"), DialogueState(), "smalltalk", "small talk"),
+        (
+            nlu("asdf", score=0.3),
+            DialogueState(low_confidence_turns=1),
+            "clarify",
+            "low confidence",
+        ),
+        (
+            nlu("asdf", intent=None, oos=True),
+            DialogueState(low_confidence_turns=2),
+            "handoff",
+            "2 turns in a row",
+        ),
+        (
+            nlu("where is my card", intent="card_arrival"),
+            DialogueState(),
+            "faq",
+            "card_arrival (0.90)",
+        ),
+    ],
+)
+def test_routing_decisions_and_reasons(
+    result: NluResult, state: DialogueState, route: str, reason: str
+) -> None:
+    decision = route_decide(state, result, CONFIG)
+    assert decision.name == route
+    assert reason in decision.reason
