@@ -119,6 +119,11 @@ def base_config_from_dict(raw: dict[str, Any]) -> BaseModelConfig:
 def sft_config_from_dict(raw: dict[str, Any]) -> SftConfig:
     if "name" not in raw or not raw.get("sources"):
         raise ValueError("a generation config needs a name and at least one source")
+    unknown = set(raw) - {f.name for f in fields(SftConfig)}
+    if unknown:
+        raise ValueError(
+            f"unknown key(s) {sorted(unknown)}; known: {[f.name for f in fields(SftConfig)]}"
+        )
     name = str(raw["name"])
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ValueError(f"adapter name {name!r}: use letters, digits, '-' and '_' only")

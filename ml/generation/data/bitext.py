@@ -73,15 +73,18 @@ def row_from_csv(line: int, row: dict[str, str]) -> BitextRow:
     )
 
 
-def load_rows(path: Path | None = None, limit: int | None = None) -> list[BitextRow]:
-    path = path or FOLDER / FILE
+@cache
+def _read(path: Path) -> tuple[BitextRow, ...]:
     if not path.is_file():
         raise FileNotFoundError(f"the Bitext corpus is missing: {path}")
     with path.open(newline="", encoding="utf-8") as handle:
-        rows = [row_from_csv(i, r) for i, r in enumerate(csv.DictReader(handle), start=2)]
-    if limit is not None:
-        rows = rows[:limit] if limit < len(rows) else rows
-    return rows
+        return tuple(row_from_csv(i, r) for i, r in enumerate(csv.DictReader(handle), start=2))
+
+
+def load_rows(path: Path | None = None, limit: int | None = None) -> list[BitextRow]:
+    """Every row, redacted (read and redacted once per process)."""
+    rows = list(_read((path or FOLDER / FILE).resolve()))
+    return rows[:limit] if limit is not None else rows
 
 
 def split(rows: Sequence[BitextRow]) -> tuple[list[BitextRow], list[BitextRow]]:
