@@ -51,3 +51,69 @@ class TurnTrace(models.Model):
 
     def __str__(self) -> str:
         return f"trace {self.id} ({self.route or 'unrouted'})"
+
+
+class DialogueSettings(models.Model):
+    """How a workspace's bot routes turns (admin-editable; a workspace without a row gets the
+    defaults). Intent names refer to the workspace's NLU intents."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="dialogue_settings"
+    )
+    smalltalk_intents = models.JSONField(default=list, blank=True)
+    # Intents that mean "let me talk to a person".
+    handoff_intents = models.JSONField(default=list, blank=True)
+    # Intents a person must handle (fraud, complaints...): handed off at once.
+    sensitive_intents = models.JSONField(default=list, blank=True)
+    # Replies to small-talk intents: {"greeting": "Hello! How can I help?"}.
+    smalltalk_replies = models.JSONField(default=dict, blank=True)
+    min_confidence = models.FloatField(default=0.5)
+    switch_confidence = models.FloatField(default=0.85)
+    max_low_confidence_turns = models.PositiveSmallIntegerField(default=2)
+    negative_threshold = models.FloatField(default=0.8)
+    max_negative_turns = models.PositiveSmallIntegerField(default=2)
+
+    class Meta:
+        verbose_name_plural = "dialogue settings"
+
+    def __str__(self) -> str:
+        return f"dialogue settings of {self.workspace}"
+
+
+class Flow(models.Model):
+    """A task flow (see ``ml.dialogue.flows.FlowSpec`` for ``spec``): the slots it collects, the
+    confirmation and the action, started by ``intent``."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="flows")
+    name = models.SlugField(max_length=80)
+    intent = models.CharField(max_length=120)
+    spec = models.JSONField()
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="dialogue_flow_unique_name"),
+            models.UniqueConstraint(
+                fields=["workspace", "intent"],
+                condition=models.Q(enabled=True),
+                name="dialogue_flow_one_per_intent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConversationState(models.Model):
+    """The dialogue state of one conversation (``ml.dialogue.state.DialogueState`` as JSON),
+    in the database so that any worker can take the next turn. ``version`` counts updates."""
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="dialogue_state"
+    )
+    data = models.JSONField(default=dict)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"state of conversation {self.conversation_id} (v{self.version})"

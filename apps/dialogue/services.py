@@ -157,6 +157,7 @@ def _turn_persist(
     latency_ms: dict[str, float],
     checks: _TurnSafety,
     guard_reasons: tuple[str, ...],
+    engine_trace: dict[str, Any],
 ) -> Message:
     conversation = Conversation.objects.get(id=turn.conversation_id)
     with transaction.atomic():
@@ -169,14 +170,18 @@ def _turn_persist(
             sources=list(replier.meta.sources),
             publish=False,
         )
+        engine = dict(engine_trace)
+        stages = {**engine.pop("latency_ms", {}), **latency_ms}
+        top = (engine.get("nlu") or {}).get("intents") or [{}]
         data: dict[str, Any] = {
+            **engine,
             "version": TRACE_VERSION,
             "inbound": {"redactions": checks.inbound, "injection": checks.injection},
             "guard": {"blocked": bool(guard_reasons), "reasons": list(guard_reasons)},
             "route": {"name": replier.meta.route, "reason": replier.meta.reason},
             "sources": list(replier.meta.sources),
             "generator": {"engine": type(replier).__name__, **replier.meta.generator},
-            "latency_ms": latency_ms,
+            "latency_ms": stages,
         }
         TurnTrace.objects.update_or_create(
             conversation=conversation,
@@ -185,6 +190,8 @@ def _turn_persist(
                 "workspace_id": conversation.workspace_id,
                 "reply_message": reply,
                 "route": replier.meta.route,
+                "intent": top[0].get("name") or "",
+                "intent_score": top[0].get("score"),
                 "latency_ms": latency_ms["total"],
                 "data": data,
             },
@@ -265,6 +272,7 @@ async def turn_handle(*, turn: TurnInput, customer_message_id: int) -> Message:
     await stream.finish()
     latency["generate"] = _ms(started)
     text = guarded.text
+    engine_trace: dict[str, Any] = getattr(replier, "engine_trace", {}) or {}
     if guarded.reasons:
         replier = StaticReplier(
             BLOCKED_REPLY,
@@ -273,7 +281,7 @@ async def turn_handle(*, turn: TurnInput, customer_message_id: int) -> Message:
         text = BLOCKED_REPLY.get(turn.language, BLOCKED_REPLY["en"])
     latency["total"] = _ms(started)
     reply: Message = await db_async(_turn_persist)(
-        turn, customer_message_id, replier, text, latency, checks, guarded.reasons
+        turn, customer_message_id, replier, text, latency, checks, guarded.reasons, engine_trace
     )
     await events.apublish(
         group,

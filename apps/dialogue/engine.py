@@ -1,0 +1,329 @@
+"""The dialogue engine: one customer turn through NLU, state tracking, policy and a handler.
+
+    safety in (turn_handle) -> NLU -> state update -> policy -> handler -> guard + stream
+                                                               (turn_handle)
+Handlers: ``faq`` retrieves passages and answers from the best one (extractive), ``flow`` asks,
+confirms and acts, ``smalltalk`` answers from the workspace's replies, ``clarify`` asks to
+rephrase, ``handoff`` passes the conversation to a person with a summary for the agent. Each
+stage's latency, the NLU output, the state before and after, and the route with its reason go
+into the turn trace.
+
+The state row is locked while a turn is decided, so two workers taking alternate turns of one
+conversation read and write one consistent state.
+"""
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import httpx
+from django.db import transaction
+
+from apps.accounts.models import Workspace
+from apps.chat.models import Conversation, Message
+from apps.chat.services import conversation_handoff
+from apps.core.db import db_async
+from apps.dialogue.models import ConversationState, DialogueSettings, Flow
+from apps.dialogue.replies import HANDOFF_NOTICE, ReplyMeta, TurnInput
+from apps.generation.services import answer_stream, passages_from_retrieval
+from apps.knowledge.services.search import knowledge_retrieve
+from apps.nlu.runtime import model_for
+from ml.dialogue.flows import FlowSpec, flow_step, render
+from ml.dialogue.policy import Route, RoutingConfig, route_decide
+from ml.dialogue.state import DialogueState, SlotVocabulary, state_update
+from ml.generation.contracts import Passage, Turn
+from ml.generation.prompts import SYSTEM_PROMPT
+from ml.nlu.contracts import NluResult
+from ml.retrieval.contracts import RetrievedPassage
+from ml.serving.fallback import GenerationTrace
+
+logger = logging.getLogger(__name__)
+
+CLARIFY = "Sorry, I didn't quite get that. Could you say it another way?"
+NOT_FOUND = (
+    "I couldn't find that in our help articles. Could you rephrase, or shall I connect you with "
+    "a person?"
+)
+SMALLTALK_DEFAULT = "Hello! How can I help you today?"
+PASSAGES = 3
+HISTORY_MESSAGES = 6
+_SPEAKERS: dict[str, Literal["customer", "bot", "agent"]] = {
+    Message.Sender.CUSTOMER.value: "customer",
+    Message.Sender.BOT.value: "bot",
+    Message.Sender.AGENT.value: "agent",
+}
+
+
+@dataclass
+class TurnDecision:
+    text: str
+    meta: ReplyMeta
+    trace: dict[str, Any] = field(default_factory=dict)
+    # For a knowledge-base answer: what the generator answers from.
+    workspace: Workspace | None = None
+    turns: list[Turn] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+def routing_config(workspace: Workspace) -> tuple[RoutingConfig, DialogueSettings]:
+    settings_row = DialogueSettings.objects.filter(workspace=workspace).first() or DialogueSettings(
+        workspace=workspace
+    )
+    flows = {
+        flow.intent: FlowSpec.from_json({"name": flow.name, "intent": flow.intent, **flow.spec})
+        for flow in Flow.objects.filter(workspace=workspace, enabled=True)
+    }
+    config = RoutingConfig(
+        flows=flows,
+        smalltalk_intents=frozenset(settings_row.smalltalk_intents),
+        handoff_intents=frozenset(settings_row.handoff_intents),
+        sensitive_intents=frozenset(settings_row.sensitive_intents),
+        min_confidence=settings_row.min_confidence,
+        switch_confidence=settings_row.switch_confidence,
+        max_low_confidence_turns=settings_row.max_low_confidence_turns,
+        negative_threshold=settings_row.negative_threshold,
+        max_negative_turns=settings_row.max_negative_turns,
+    )
+    return config, settings_row
+
+
+def _vocabularies(config: RoutingConfig) -> dict[str, SlotVocabulary]:
+    return {
+        slot.name: SlotVocabulary(values=slot.choices, mentions=(slot.name.replace("_", " "),))
+        for flow in config.flows.values()
+        for slot in flow.slots
+        if slot.choices
+    }
+
+
+def _asked(state: DialogueState) -> list[str]:
+    pending = state.pending_question or ""
+    return [pending.split(":")[2]] if pending.startswith("slot:") else []
+
+
+def _nlu_trace(nlu: NluResult) -> dict[str, Any]:
+    return {
+        "intents": [{"name": i.intent, "score": i.score} for i in nlu.intents[:5]],
+        "oos": nlu.is_oos,
+        "oos_score": nlu.oos_score,
+        "slots": [
+            {"slot": s.slot, "value": s.value, "start": s.start, "end": s.end} for s in nlu.slots
+        ],
+        "sentiment": nlu.sentiment,
+        "sentiment_scores": nlu.sentiment_scores,
+    }
+
+
+def _understand(workspace: Workspace, text: str) -> tuple[NluResult, str]:
+    model = model_for(workspace=workspace)
+    if model is None:
+        # No trained model yet: every message is a question for the knowledge base.
+        return NluResult(text=text, intents=(), is_oos=False, oos_score=0.0), "none"
+    [result] = model.predict([text])
+    return result, str(model.meta.get("name", ""))
+
+
+def _faq(workspace: Workspace, text: str) -> tuple[list[RetrievedPassage], list[dict[str, Any]]]:
+    passages = [
+        p
+        for p in knowledge_retrieve(workspace=workspace, query=text, k=PASSAGES)
+        if not p.injection_flagged
+    ]
+    sources = [
+        {
+            "id": p.chunk_id,
+            "title": p.title or " / ".join(p.heading_path),
+            "source": p.source,
+            "score": round(p.score, 4),
+            "channels": {hit.channel: round(hit.score, 4) for hit in p.channels},
+            "found_by": list(p.found_by),
+        }
+        for p in passages
+    ]
+    return passages, sources
+
+
+def conversation_turns(conversation_id: int) -> list[Turn]:
+    """The last messages as the generator sees them (stored, so already redacted)."""
+    stored = list(
+        Message.objects.filter(conversation_id=conversation_id, sender__in=list(_SPEAKERS))
+        .order_by("-id")
+        .values_list("sender", "text")[:HISTORY_MESSAGES]
+    )[::-1]
+    return [Turn(_SPEAKERS[sender], text) for sender, text in stored if text]
+
+
+def _act(
+    spec: FlowSpec, values: dict[str, str], conversation: Conversation
+) -> tuple[str, dict[str, Any]]:
+    if spec.action == "canned":
+        return render(spec.result, values), {"action": "canned"}
+    try:
+        response = httpx.post(
+            spec.endpoint,
+            json={"flow": spec.name, "conversation_id": conversation.pk, "slots": values},
+            timeout=spec.timeout_s,
+        )
+        response.raise_for_status()
+        body = (
+            response.json()
+            if response.headers.get("content-type", "").startswith("application/json")
+            else {}
+        )
+    except (httpx.HTTPError, ValueError) as error:
+        logger.warning("flow action failed flow=%s error=%s", spec.name, type(error).__name__)
+        return "", {"action": "https", "ok": False, "error": type(error).__name__}
+    message = str(body.get("message", "")) if isinstance(body, dict) else ""
+    return message or render(spec.result, values), {
+        "action": "https",
+        "ok": True,
+        "status": response.status_code,
+    }
+
+
+def handoff_summary(conversation: Conversation, state: DialogueState, reason: str) -> str:
+    """What the agent reads first: why, what the customer wants, what the bot already knows."""
+    recent = list(
+        Message.objects.filter(conversation=conversation, sender=Message.Sender.CUSTOMER)
+        .order_by("-created_at")
+        .values_list("text", flat=True)[:3]
+    )[::-1]
+    slots = ", ".join(f"{k}={v}" for k, v in state.values().items()) or "none"
+    intents = ", ".join(dict.fromkeys(reversed(state.intent_history))) or "unknown"
+    lines = [
+        f"Handed off: {reason}.",
+        f"Intent(s): {intents}. Known details: {slots}.",
+        "Customer said: " + " | ".join(t[:200] for t in recent),
+    ]
+    return "\n".join(lines)
+
+
+def _decide_locked(turn: TurnInput) -> TurnDecision:
+    started = time.perf_counter()
+    latency: dict[str, float] = {}
+    conversation = Conversation.objects.select_related("workspace").get(id=turn.conversation_id)
+    workspace = conversation.workspace
+    row, _ = ConversationState.objects.select_for_update().get_or_create(conversation=conversation)
+    before = DialogueState.from_json(row.data)
+    config, settings_row = routing_config(workspace)
+    latency["load"] = _ms(started)
+
+    mark = time.perf_counter()
+    nlu, model_name = _understand(workspace, turn.text)
+    latency["nlu"] = _ms(mark)
+
+    mark = time.perf_counter()
+    state = state_update(
+        before,
+        nlu,
+        vocabularies=_vocabularies(config),
+        asked=_asked(before),
+        low_confidence=config.min_confidence,
+    )
+    latency["state"] = _ms(mark)
+
+    mark = time.perf_counter()
+    route: Route = (
+        route_decide(state, nlu, config)
+        if nlu.intents
+        else Route("faq", "no NLU model: the knowledge base answers")
+    )
+    latency["policy"] = _ms(mark)
+
+    mark = time.perf_counter()
+    sources: list[dict[str, Any]] = []
+    handler: dict[str, Any] = {}
+    if route.name == "flow" and route.flow:
+        spec = next(f for f in config.flows.values() if f.name == route.flow)
+        step = flow_step(spec, state, turn.text)
+        state = step.state
+        handler = {"flow": spec.name, "step": step.kind, "slot": step.slot}
+        text = step.message
+        if step.kind == "act":
+            text, handler["result"] = _act(spec, dict(step.values), conversation)
+            if not text:
+                route = Route("handoff", f"flow {spec.name}: the action failed", route.intent)
+                text = spec.failure
+    elif route.name == "smalltalk":
+        text = settings_row.smalltalk_replies.get(route.intent or "", SMALLTALK_DEFAULT)
+    elif route.name == "clarify":
+        text = CLARIFY
+    elif route.name == "faq":
+        retrieved, sources = _faq(workspace, turn.text)
+        handler = {"passages": len(retrieved)}
+        text = "" if retrieved else NOT_FOUND
+        if not retrieved:
+            handler["unanswered"] = True
+    else:
+        text = ""
+    if route.name == "handoff":
+        summary = handoff_summary(conversation, state, route.reason)
+        conversation_handoff(conversation_id=conversation.pk, reason=route.reason[:120])
+        handler["summary"] = summary
+        state = DialogueState(**{**state.__dict__, "summary": summary, "pending_question": None})
+        text = text or HANDOFF_NOTICE.get(turn.language, HANDOFF_NOTICE["en"])
+    latency["handler"] = _ms(mark)
+
+    row.data = state.to_json()
+    row.version += 1
+    row.save(update_fields=["data", "version", "updated_at"])
+    trace = {
+        "nlu": {**_nlu_trace(nlu), "model": model_name},
+        "state": {"before": before.to_json(), "after": state.to_json(), "version": row.version},
+        "handler": handler,
+        "latency_ms": latency,
+    }
+    meta = ReplyMeta(route=route.name, reason=route.reason, sources=tuple(sources))
+    decision = TurnDecision(text=text, meta=meta, trace=trace)
+    if route.name == "faq" and not text:
+        decision.workspace = workspace
+        decision.turns = conversation_turns(conversation.pk)
+        decision.passages = passages_from_retrieval(retrieved)
+    return decision
+
+
+def turn_decide(turn: TurnInput) -> TurnDecision:
+    with transaction.atomic():
+        return _decide_locked(turn)
+
+
+def _pieces(text: str) -> list[str]:
+    parts = re.findall(r"\S+\s*", text)
+    return parts or [text]
+
+
+class EngineReplier:
+    """The dialogue engine as a replier (``DIALOGUE_REPLIER``): decides, then streams; a
+    knowledge-base answer comes from the generator chain (vLLM, in process, or the best passage
+    when neither is there), every other reply from the handler."""
+
+    def __init__(self) -> None:
+        self.meta = ReplyMeta(route="pending", reason="")
+        self.engine_trace: dict[str, Any] = {}
+
+    async def stream(self, turn: TurnInput) -> AsyncIterator[str]:
+        decision = await db_async(turn_decide)(turn)
+        self.meta = decision.meta
+        self.engine_trace = decision.trace
+        if decision.workspace is None:
+            for piece in _pieces(decision.text):
+                yield piece
+            return
+        generation = GenerationTrace()
+        async for delta in answer_stream(
+            workspace=decision.workspace,
+            turns=decision.turns,
+            passages=decision.passages,
+            trace=generation,
+        ):
+            yield delta
+        self.meta = replace(
+            decision.meta, system_prompt=SYSTEM_PROMPT, generator=generation.to_json()
+        )
