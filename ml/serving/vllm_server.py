@@ -20,7 +20,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,27 @@ def wait_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None
             pass
         time.sleep(0.5)
     raise TimeoutError(f"vLLM at {url} not ready after {timeout} s")
+
+
+@contextmanager
+def serving(config: ServerConfig, log_path: Path, timeout: float = 300) -> Iterator[str]:
+    """A server for the duration of a ``with`` block (benchmarks, tests); yields its URL."""
+    process = launch(config, log_path)
+    try:
+        try:
+            wait_ready(config.url, timeout, process)
+        except (RuntimeError, TimeoutError) as exc:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{exc}; server log ends with:\n{tail}") from exc
+        yield config.url
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(30)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -17,11 +17,11 @@ TINY_BASE = BaseModelConfig(
     layers=2,
     heads=2,  # head size 64, which vLLM's CPU attention supports
     seq_len=128,
-    batch_size=8,
-    lr=5e-3,
-    warmup_steps=3,
-    steps=12,
-    rows_limit=400,
+    batch_size=16,
+    lr=1e-2,
+    warmup_steps=10,
+    steps=150,  # about 40 s: enough for Bitext-like text, so two adapters can differ
+    rows_limit=800,
     max_minutes=2,
 )
 # Two workspaces with different knowledge (Bitext categories) and seeds.
