@@ -6,6 +6,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.accounts.models import Role
+from apps.dialogue.models import TurnTrace
 from apps.knowledge.models import Article, Document, Entity, Relation
 from apps.nlu.models import Intent, TrainingExample, TrainingRun
 from tests.factories import ConversationFactory, MembershipFactory, MessageFactory
@@ -46,6 +47,9 @@ def b_objects(workspace_b: Any) -> dict[str, Any]:
     intent = Intent.objects.create(workspace=workspace_b, name="b-secret", description="B's secret")
     TrainingExample.objects.create(workspace=workspace_b, intent=intent, text="B's secret")
     run = TrainingRun.objects.create(workspace=workspace_b, error="B's secret")
+    trace = TurnTrace.objects.create(
+        workspace=workspace_b, conversation=conversation, customer_message=message, intent="x"
+    )
     return {
         "workspace_slug": workspace_b.slug,
         "conversation_id": conversation.id,
@@ -56,6 +60,7 @@ def b_objects(workspace_b: Any) -> dict[str, Any]:
         "entity_id": head.id,
         "relation_id": relation.id,
         "run_id": run.id,
+        "trace_id": trace.id,
     }
 
 
@@ -84,6 +89,7 @@ def test_every_workspace_route_is_covered() -> None:
         "v1:nlu-examples",
         "v1:nlu-runs",
         "v1:nlu-run",
+        "v1:nlu-trace-explain",
     } <= names
 
 

@@ -5,11 +5,12 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
-from apps.accounts.models import User
+from apps.accounts.models import Role, User
 from apps.chat.models import Conversation, Message
 from apps.dialogue.engine import CLARIFY, NOT_FOUND, turn_decide
-from apps.dialogue.models import ConversationState, DialogueSettings
+from apps.dialogue.models import ConversationState, DialogueSettings, TurnTrace
 from apps.dialogue.replies import TurnInput
 from apps.knowledge.services.articles import article_create
 from apps.knowledge.services.indexing import article_index
@@ -160,3 +161,32 @@ def test_two_workers_taking_turns_at_once_keep_one_state(bank: Any) -> None:
         "card_last4": "4821",
         "reason": "stolen",
     }
+
+
+@pytest.mark.django_db
+def test_a_turns_intent_is_explained_in_its_trace(
+    bank: Any, api: Any, member_of: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    conversation = ConversationFactory(workspace=bank)
+    text = "I lost my card yesterday"
+    message = Message.objects.create(
+        conversation=conversation, sender=Message.Sender.CUSTOMER, text=text
+    )
+    trace = TurnTrace.objects.create(
+        workspace=bank,
+        conversation=conversation,
+        customer_message=message,
+        intent="lost_or_stolen_card",
+    )
+    api.force_authenticate(member_of(bank, Role.ANALYST))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(reverse("v1:nlu-trace-explain", args=[bank.slug, trace.pk]))
+    assert response.status_code == 202
+    trace.refresh_from_db()
+    explanation = trace.data["explanation"]
+    assert explanation["intent"] == "lost_or_stolen_card"
+    assert "".join(t["token"] for t in explanation["tokens"]).replace(" ", "") == text.replace(
+        " ", ""
+    )
+    weights = {t["token"].strip(): t["weight"] for t in explanation["tokens"]}
+    assert max(weights, key=lambda token: weights[token]) in {"lost", "card"}
