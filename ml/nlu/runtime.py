@@ -101,10 +101,21 @@ class SharedEncoder:
                 self.model.load_adapter(str(directory), adapter_name=name)
             self.model.eval()
             if self.quantize:
-                # int8 weights for every Linear, the new adapter's included (CPU only).
-                torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-                    self.model, {nn.Linear}, dtype=torch.qint8, inplace=True
-                )
+                self._quantize_base_layers()
+
+    def _quantize_base_layers(self) -> None:
+        """int8 weights for the encoder's Linear layers (CPU only). The LoRA matrices stay in
+        float: they are small, and peft reads their weight dtype."""
+        assert self.model is not None
+        names = {
+            name: torch.ao.quantization.default_dynamic_qconfig
+            for name, module in self.model.named_modules()
+            if type(module) is nn.Linear and ".lora_" not in name
+        }
+        if names:
+            torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+                self.model, names, dtype=torch.qint8, inplace=True
+            )
 
     def remove_adapter(self, name: str) -> None:
         with self.lock:

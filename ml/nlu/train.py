@@ -312,7 +312,8 @@ def train(
                 )
                 validation_file.flush()
                 shown = {k: round(v, 4) for k, v in metrics.items()}
-                bar.write(f"step {step}: validation {json.dumps(shown)}")
+                if progress:
+                    bar.write(f"step {step}: validation {json.dumps(shown)}")
                 if metrics["score"] > best_score:
                     best_score, best_state, best_metrics, stale = (
                         metrics["score"],

@@ -108,3 +108,15 @@ def test_training_refuses_a_single_intent(tmp_path: Path) -> None:
             out_dir=tmp_path / "one",
             progress=False,
         )
+
+
+def test_int8_quantization_keeps_the_answers(tiny_model: TrainResult) -> None:
+    test = tiny_data().test
+    full = evaluate(NluRuntime().load("acme", tiny_model.directory), test)
+    model = NluRuntime(quantize=True).load("acme", tiny_model.directory)
+    int8 = evaluate(model, test)
+    assert abs(int8["accuracy"] - full["accuracy"]) <= 0.05
+    assert (
+        "Quantized"
+        in type(model.shared.base.encoder.layer[0].attention.self.query.base_layer).__name__
+    )
