@@ -13,9 +13,11 @@ embedded (local) mode on a temporary folder, on the machine's cores (2 here).
 - DSTC10 track 2: the 12,039 snippets of ``knowledge.json``, each a chunk headed by its entity's
   name and its question (the way the CSV question/answer import stores a row). The operators'
   entity dictionary is the list of entity names. The 104 validation turns that need knowledge:
-  the query is the last user turn, with the earlier turns as conversation context (the graph
-  channel links the entity a question refers back to there; dense and sparse see the last turn
-  plus the turn before). Recall@1, recall@5 and MRR@10 for dense, dense+sparse and all channels.
+  the query is the last user turn, with the earlier turns as conversation context, the same
+  input for every variant (dense and sparse read the question with the turn before it; the
+  graph channel links the entity a question refers back to in the earlier turns). Recall@1,
+  recall@5 and MRR@10 for dense, dense+sparse, graph alone, all channels (default fusion
+  weights, graph 2) and all channels with plain equal-weight RRF.
 - Latency: ``retrieve`` with all channels over the DSTC10 index (12k chunks), p50/p95 over the
   validation queries repeated, after a warm-up; also with Qdrant's own local search instead of
   the in-process mirror, for comparison.
@@ -192,7 +194,7 @@ def bitext(encoder: Any, quick: bool, epochs: int) -> dict[str, Any]:
 def dstc10(encoder: Any, quick: bool, epochs: int) -> dict[str, Any]:
     from knowledge_graph.contracts import Entity
     from ml.retrieval.chunking import chunk_id_for
-    from ml.retrieval.contracts import Chunk
+    from ml.retrieval.contracts import Chunk, FusionConfig
 
     root = datasets_dir() / "dstc10-track2-knowledge"
     knowledge = json.loads((root / "knowledge.json").read_text())
@@ -236,17 +238,20 @@ def dstc10(encoder: Any, quick: bool, epochs: int) -> dict[str, Any]:
         texts = [turn["text"] for turn in log]
         turns.append((texts, gold_chunk[key]))
     metrics["dstc10_queries"] = len(turns)
-    retriever = kb.retriever()
     variants = (
-        ("dstc10_dense", ("dense",)),
-        ("dstc10_dense_sparse", ("dense", "sparse")),
-        ("dstc10_full", ("dense", "sparse", "graph")),
+        ("dstc10_dense", ("dense",), None),
+        ("dstc10_dense_sparse", ("dense", "sparse"), None),
+        ("dstc10_graph_only", ("graph",), None),
+        ("dstc10_full", ("dense", "sparse", "graph"), None),
+        ("dstc10_full_equal_weights", ("dense", "sparse", "graph"), 1.0),
     )
-    for label, channels in variants:
+    for label, channels, graph_weight in variants:
+        retriever = kb.retriever()
+        if graph_weight is not None:
+            retriever.fusion = FusionConfig(weights={"dense": 1.0, "sparse": 1.0, "graph": 1.0})
         ranks = []
         for texts, gold in tqdm(turns, desc=label, unit="query"):
-            query = " ".join(texts[-2:])  # the question and the turn it answers
-            passages = retriever.retrieve(query, 10, channels=channels, context=texts[:-1])
+            passages = retriever.retrieve(texts[-1], 10, channels=channels, context=texts[:-1])
             ranks.append(_first_hit(passages, lambda p, gold=gold: p.chunk_id == gold))
         metrics.update(_rank_metrics(ranks, label))
 
@@ -255,12 +260,12 @@ def dstc10(encoder: Any, quick: bool, epochs: int) -> dict[str, Any]:
     for label, in_process in (("retrieval", True), ("retrieval_qdrant_local_search", False)):
         retriever = kb.retriever(in_process=in_process)
         for texts, _ in turns[:10]:
-            retriever.retrieve(" ".join(texts[-2:]), 5, context=texts[:-1])
+            retriever.retrieve(texts[-1], 5, context=texts[:-1])
         timings = []
         for _ in range(rounds if in_process else 1):
             for texts, _ in tqdm(turns, desc=f"latency {label}", unit="query"):
                 began = time.perf_counter()
-                retriever.retrieve(" ".join(texts[-2:]), 5, context=texts[:-1])
+                retriever.retrieve(texts[-1], 5, context=texts[:-1])
                 timings.append((time.perf_counter() - began) * 1000)
         metrics[f"{label}_latency_p50_ms"] = percentile(timings, 0.5)
         metrics[f"{label}_latency_p95_ms"] = percentile(timings, 0.95)

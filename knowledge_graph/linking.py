@@ -22,6 +22,7 @@ class EntityLinker:
         embedding_entities: Sequence[Entity] | None = None,
         min_similarity: float = 0.6,
         max_embedding_links: int = 2,
+        context_turns: int = 3,
     ):
         self.by_id = {e.entity_id: e for e in entities}
         self.dictionary = EntityDictionary(entities)
@@ -32,6 +33,7 @@ class EntityLinker:
         self.name_vectors = name_vectors
         self.min_similarity = min_similarity
         self.max_embedding_links = max_embedding_links
+        self.context_turns = context_turns
 
     def link(self, query: str, query_vector: FloatArray | None = None) -> list[LinkedEntity]:
         linked: dict[str, LinkedEntity] = {}
@@ -63,20 +65,29 @@ class EntityLinker:
         self, query: str, query_vector: FloatArray | None, context: Sequence[str] = ()
     ) -> list[LinkedEntity]:
         """Entities of the query; when it names none by name ("do they take cards?"), those
-        named in the most recent earlier turn that names any, a little weaker."""
+        named in the last few earlier turns that name any, weaker the further back."""
         linked = self.link(query, query_vector)
         if any(link.how != "embedding" for link in linked):
             return linked
+        seen = {link.entity_id for link in linked}
+        carried: list[LinkedEntity] = []
+        weight = 0.9
+        turns_with_links = 0
         for turn in reversed(context):
             earlier = [link for link in self.link(turn) if link.how != "embedding"]
-            if earlier:
-                seen = {link.entity_id for link in linked}
-                carried = [
-                    LinkedEntity(
-                        e.entity_id, e.name, f"{e.how} match earlier", e.score * 0.9, e.surface
+            if not earlier:
+                continue
+            for e in earlier:
+                if e.entity_id not in seen:
+                    seen.add(e.entity_id)
+                    how = f"{e.how} match earlier"
+                    carried.append(
+                        LinkedEntity(e.entity_id, e.name, how, e.score * weight, e.surface)
                     )
-                    for e in earlier
-                    if e.entity_id not in seen
-                ]
-                return sorted([*linked, *carried], key=lambda e: (-e.score, e.entity_id))
+            turns_with_links += 1
+            if turns_with_links == self.context_turns:
+                break
+            weight *= 0.8  # the further back, the less likely the question is about it
+        if carried:
+            return sorted([*linked, *carried], key=lambda e: (-e.score, e.entity_id))
         return linked

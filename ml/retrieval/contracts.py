@@ -127,6 +127,10 @@ class FusionConfig:
 
     rrf_k: int = 60
     depth: int = 50
+    # The graph channel speaks only when the question names (or refers back to) a known
+    # entity, and then it carries what dense and sparse lack: which product, plan or place the
+    # question is about. With equal weights two weak channels agreeing on a chunk of the wrong
+    # entity outvote it; see benchmarks/results/retrieval.json for both settings.
     weights: dict[str, float] = field(
-        default_factory=lambda: {"dense": 1.0, "sparse": 1.0, "graph": 1.0}
+        default_factory=lambda: {"dense": 1.0, "sparse": 1.0, "graph": 2.0}
     )

@@ -29,6 +29,7 @@ class HybridRetriever:
         graph: GraphSearcher | None = None,
         fusion: FusionConfig | None = None,
         passage_check: PassageCheck | None = None,
+        context_turns_in_text: int = 1,
     ):
         self.index = index
         self.encoder = encoder
@@ -36,6 +37,9 @@ class HybridRetriever:
         self.graph = graph
         self.fusion = fusion or FusionConfig()
         self.passage_check = passage_check
+        # Dense and sparse search read the question with the turn before it (a follow-up
+        # question alone often lacks its subject); the graph links that subject itself.
+        self.context_turns_in_text = context_turns_in_text
 
     def retrieve(
         self,
@@ -57,13 +61,16 @@ class HybridRetriever:
         if snapshot is None:
             return []
         depth = max(self.fusion.depth, k)
-        query_vector = self.encoder.encode_one(query)
+        earlier = list(context[-self.context_turns_in_text :]) if self.context_turns_in_text else []
+        text = " ".join([*earlier, query])
+        text_vector = self.encoder.encode_one(text)
+        query_vector = text_vector if text == query else self.encoder.encode_one(query)
         results: dict[str, Sequence[Scored]] = {}
         if "dense" in channels:
-            results["dense"] = snapshot.search_dense(query_vector, depth)
+            results["dense"] = snapshot.search_dense(text_vector, depth)
         if "sparse" in channels:
             results["sparse"] = snapshot.search_sparse(
-                self.sparse_encoder.encode_query(query), depth
+                self.sparse_encoder.encode_query(text), depth
             )
         if "graph" in channels and self.graph is not None:
             results["graph"] = self.graph.search(query, query_vector, depth, snapshot, context)
