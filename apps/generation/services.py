@@ -46,7 +46,7 @@ def engine_get() -> FallbackEngine:
     the extractive answer is always last. One chain (and one circuit breaker) per process."""
     engines: list[ChatEngine] = []
     if settings.VLLM_BASE_URL:
-        engines.append(VllmEngine(vllm_settings()))
+        engines.append(VllmEngine(vllm_settings(), registry=adapter_registry()))
     base = Path(settings.GENERATION_BASE_MODEL)
     if (base / "config.json").is_file():
         from ml.serving.transformers_engine import TransformersEngine  # torch: load on demand

@@ -8,6 +8,9 @@
   recover, so a dead server costs one fast failure per turn instead of a timeout.
 - Cancellation: when the consumer stops iterating (the customer left), the HTTP stream is closed
   and vLLM aborts the request.
+- Adapters trained after the server started: when vLLM doesn't know a name the registry has, the
+  adapter is loaded through ``/v1/load_lora_adapter`` and the request is sent again (the server
+  must see the registry's folder at the same path: same host or a shared volume).
 """
 
 import asyncio
@@ -21,7 +24,7 @@ import httpx
 from ml.generation.contracts import ChatMessage, GenerationParams
 from ml.serving.breaker import CircuitBreaker
 from ml.serving.engine import EngineError, EngineUnavailable, UnknownAdapter
-from ml.serving.registry import adapter_name_check
+from ml.serving.registry import AdapterRegistry, adapter_name_check
 
 BASE_MODEL_NAME = "base"  # the name the launcher serves the base model under
 
@@ -72,8 +75,10 @@ class VllmEngine:
         *,
         breaker: CircuitBreaker | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        registry: AdapterRegistry | None = None,
     ):
         self.settings = settings
+        self.registry = registry
         self.breaker = breaker or CircuitBreaker(settings.breaker_failures, settings.breaker_reset)
         self._transport = transport
         self.last_request: dict[str, Any] | None = None
@@ -91,6 +96,23 @@ class VllmEngine:
         return httpx.AsyncClient(timeout=timeout, headers=headers, transport=self._transport)
 
     async def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        adapter: str | None,
+        params: GenerationParams,
+    ) -> AsyncIterator[str]:
+        try:
+            async for delta in self._stream_with_retry(messages, adapter, params):
+                yield delta
+        except UnknownAdapter:
+            if adapter is None or self.registry is None:
+                raise
+            entry = self.registry.get(adapter)  # UnknownAdapter when it isn't registered
+            await self.adapter_load(entry.name, str(entry.path))
+            async for delta in self._stream_with_retry(messages, adapter, params):
+                yield delta
+
+    async def _stream_with_retry(
         self,
         messages: Sequence[ChatMessage],
         adapter: str | None,

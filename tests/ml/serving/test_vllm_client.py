@@ -1,6 +1,7 @@
 import asyncio
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from ml.generation.contracts import ChatMessage, GenerationParams
 from ml.serving.breaker import CircuitBreaker
 from ml.serving.engine import EngineError, EngineUnavailable, UnknownAdapter
+from ml.serving.registry import AdapterRegistry
 from ml.serving.vllm_client import VllmEngine, VllmSettings
 
 MESSAGES = [ChatMessage("system", "sys"), ChatMessage("user", "hi")]
@@ -164,3 +166,32 @@ def test_breaker_half_opens_after_the_reset_time() -> None:
     breaker.record_success()
     assert breaker.state == "closed"
     assert breaker.allow()
+
+
+@pytest.mark.asyncio
+async def test_a_registered_adapter_the_server_lacks_is_loaded_then_used(tmp_path: Path) -> None:
+    folder = tmp_path / "initech" / "adapter"
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text("{}")
+    loaded: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/load_lora_adapter":
+            loaded.append(json.loads(request.content))
+            return httpx.Response(200, text="Success")
+        model = json.loads(request.content)["model"]
+        if model not in {entry["lora_name"] for entry in loaded}:
+            return httpx.Response(
+                404, json={"error": {"message": f"The model `{model}` does not exist."}}
+            )
+        return httpx.Response(200, content=_sse("hi"))
+
+    engine = VllmEngine(
+        VllmSettings(base_url="http://vllm.test"),
+        transport=httpx.MockTransport(handler),
+        registry=AdapterRegistry(tmp_path, verify=False),
+    )
+    assert await _collect(engine, adapter="initech") == ["hi"]
+    assert loaded == [{"lora_name": "initech", "lora_path": str(folder.resolve())}]
+    with pytest.raises(UnknownAdapter, match="no adapter named 'nope'"):
+        await _collect(engine, adapter="nope")
