@@ -165,13 +165,15 @@ def run_directory(run: TrainingRun) -> Path:
     return Path(settings.NLU_MODELS_DIR) / run.workspace.slug / f"run-{run.pk}"
 
 
-def _training_config(run: TrainingRun, data_path: Path) -> dict[str, Any]:
+def _training_config(
+    run: TrainingRun, data_path: Path, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "name": f"{run.workspace.slug}-run-{run.pk}",
         "sources": [
             {"dataset": "jsonl", "path": str(data_path), "tasks": ["intent", "slots", "sentiment"]}
         ],
-        "training": dict(settings.NLU_TRAINING),
+        "training": {**settings.NLU_TRAINING, **(overrides or {})},
         "oos": {"method": "knn", "k": 5, "inscope_keep": 0.97},
     }
 
@@ -180,7 +182,9 @@ def _score(metrics: dict[str, Any]) -> float:
     return float(metrics.get("validation", {}).get("score", -1.0))
 
 
-def training_run_execute(*, run_id: int) -> TrainingRun:
+def training_run_execute(
+    *, run_id: int, overrides: dict[str, Any] | None = None, progress: bool = False
+) -> TrainingRun:
     """Trains, records metrics, and makes the model active if it validates at least as well
     as the active one. Safe to call twice: a run that has started is left alone."""
     from ml.nlu.config import config_from_dict
@@ -197,12 +201,12 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
     try:
         data_path = directory.parent / f"run-{run.pk}-data.jsonl"
         run.examples, run.intents = training_data_export(workspace=run.workspace, path=data_path)
-        run.config = _training_config(run, data_path)
+        run.config = _training_config(run, data_path, overrides)
         config = config_from_dict(run.config)
         if directory.exists():
             shutil.rmtree(directory)
         result = train(
-            replace(config, output_dir=str(directory.parent)), out_dir=directory, progress=False
+            replace(config, output_dir=str(directory.parent)), out_dir=directory, progress=progress
         )
         run.metrics = {
             "validation": result.validation,
