@@ -113,12 +113,22 @@ class GraphChannel:
         if not candidates:
             return []
         chunk_vectors = vectors.dense_vectors(sorted(candidates))
-        hits: list[GraphHit] = []
-        for chunk_id, vector in chunk_vectors.items():
-            mentioned = [reached[e] for e in self.kg.entities_of.get(chunk_id, ()) if e in reached]
-            strength = sum(r.weight for r in mentioned)
-            similarity = max(float(np.dot(vector, query_vector)), 0.0)
+        if not chunk_vectors:
+            return []
+        ids = list(chunk_vectors)
+        similarity = np.maximum(np.stack([chunk_vectors[c] for c in ids]) @ query_vector, 0.0)
+        strength = np.asarray(
+            [
+                sum(reached[e].weight for e in self.kg.entities_of.get(c, ()) if e in reached)
+                for c in ids
+            ],
+            dtype=np.float32,
+        )
+        scores = strength * similarity
+        order = sorted(range(len(ids)), key=lambda i: (-float(scores[i]), ids[i]))[:k]
+        hits = []
+        for i in order:
+            mentioned = [reached[e] for e in self.kg.entities_of.get(ids[i], ()) if e in reached]
             reasons = tuple(r.reason for r in sorted(mentioned, key=lambda r: -r.weight))
-            hits.append(GraphHit(chunk_id, strength * similarity, reasons))
-        hits.sort(key=lambda h: (-h.score, h.chunk_id))
-        return hits[:k]
+            hits.append(GraphHit(ids[i], float(scores[i]), reasons))
+        return hits
