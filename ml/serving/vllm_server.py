@@ -96,6 +96,10 @@ def server_env(config: ServerConfig) -> dict[str, str]:
     env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(config.kv_cache_gib))
     env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] = "True"
     env.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    # vLLM's CPU backend asks for Intel's OpenMP runtime preloaded; vllm-cpu ships it.
+    iomp = config.python.parent.parent / "lib" / "libiomp5.so"
+    if iomp.is_file() and "LD_PRELOAD" not in env:
+        env["LD_PRELOAD"] = str(iomp)
     env.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
     return env
