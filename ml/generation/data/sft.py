@@ -1,7 +1,7 @@
 """The multi-task SFT mixture built from a workspace's knowledge (Bitext responses as passages)
 and its conversations (Bitext questions, redacted):
 
-- ``answer``: passages + conversation -> an answer citing the passage it used, or, when the
+- ``answer``: passages + conversation -> "[Pn] answer" citing the passage it used, or, when the
   passages were drawn without the one that answers (``refusal_fraction`` of them), the refusal.
 - ``summary``: a conversation that ends in a request for a person -> a handoff summary.
 - ``rewrite``: a follow-up that refers back ("cancel it") -> the standalone question.
@@ -91,7 +91,8 @@ def answer_example(
 ) -> SftExample:
     passages, gold = pool.draw(row, mixture.passages, rng, answerable=not refuse)
     turns = [Turn("customer", row.question)]
-    target = REFUSAL if gold is None else f"{row.response} [{gold}]"
+    # The citation comes first: the model commits to its source before it writes.
+    target = REFUSAL if gold is None else f"[{gold}] {row.response}"
     return SftExample(
         task="answer",
         messages=tuple(answer_messages(passages, turns)),

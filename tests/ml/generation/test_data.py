@@ -51,7 +51,7 @@ def test_answer_examples_cite_the_gold_passage_or_refuse() -> None:
     row = train[0]
     answer = answer_example(row, pool, mixture, rng, refuse=False)
     gold = answer.meta["gold"]
-    assert answer.target == f"{row.response} [{gold}]"
+    assert answer.target == f"[{gold}] {row.response}"
     assert [p.pid for p in answer.passages] == ["P1", "P2", "P3"]
     gold_row = next(p for p in answer.passages if p.pid == gold)
     assert gold_row.source_id != row.row_id  # never its own response
