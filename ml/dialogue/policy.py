@@ -19,12 +19,29 @@ from ml.dialogue.flows import FlowSpec
 from ml.dialogue.state import DialogueState
 from ml.nlu.contracts import NluResult
 
+_PERSON = r"(?:human|person|agent|representative|rep|operator|staff(?:\s+member)?|someone|somebody)"
 HANDOFF_WORDS = re.compile(
-    r"\b(?:talk|speak|chat|connect me)\s+(?:to|with)\s+(?:a\s+|an\s+|some\s*one|a real\s+)?"
-    r"(?:human|person|agent|representative|someone|real person|operator|staff)\b"
-    r"|\b(?:human|live)\s+agent\b|\breal person\b|转人工|人工客服|找人工",
+    # "talk to a (customer service) person", "chat with somebody"
+    rf"\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|the\s+|some\s+)?(?:\w+\s+){{0,2}}?{_PERSON}\b"
+    # "put me through to an agent", "transfer me to a human", "get me a person"
+    rf"|\b(?:get|put|transfer|pass|connect|switch|send)\s+me\s+(?:to\s+|through\s+to\s+|with\s+)?"
+    rf"(?:a\s+|an\s+|the\s+)?(?:\w+\s+)?{_PERSON}\b"
+    r"|\b(?:human|live|real)\s+(?:agent|person|being|representative|rep)\b|\bhuman\b"
+    r"|^\s*(?:operator|agent|representative)(?:\s+please)?\s*[.!?]*\s*$"
+    r"|转人工|人工客服|找人工|真人",
     re.IGNORECASE,
 )
+# "Are you a human?" is a question about the bot, not a request for a person.
+_ASKS_IF_HUMAN = re.compile(
+    r"\b(?:are\s+you|you\s+are|you'?re|regard\s+you|"
+    r"am\s+i\s+(?:talking|speaking|chatting)\s+(?:to|with))\b.{0,20}"
+    r"\b(?:human|real|person|bot|ai|robot|machine)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_person(text: str) -> bool:
+    return bool(HANDOFF_WORDS.search(text)) and not _ASKS_IF_HUMAN.search(text)
 
 
 @dataclass(frozen=True)
@@ -59,7 +76,7 @@ def route_decide(state: DialogueState, nlu: NluResult, config: RoutingConfig) ->
     """``state`` is the state after this turn's update."""
     intent = nlu.intent
     score = f"{nlu.confidence:.2f}"
-    if HANDOFF_WORDS.search(nlu.text) or (intent and intent in config.handoff_intents):
+    if asks_for_person(nlu.text) or (intent and intent in config.handoff_intents):
         why = f"intent {intent} ({score})" if intent in config.handoff_intents else "the words"
         return Route("handoff", f"the customer asked for a person ({why})", intent)
     if intent and intent in config.sensitive_intents:

@@ -3,7 +3,7 @@
 import pytest
 
 from ml.dialogue.flows import FlowSpec, flow_step
-from ml.dialogue.policy import RoutingConfig, route_decide
+from ml.dialogue.policy import RoutingConfig, asks_for_person, route_decide
 from ml.dialogue.state import DONTCARE, DialogueState, SlotVocabulary, state_update
 from ml.nlu.contracts import IntentScore, NluResult, SlotSpan
 
@@ -224,3 +224,19 @@ def test_routing_decisions_and_reasons(
     decision = route_decide(state, result, CONFIG)
     assert decision.name == route
     assert reason in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("can I talk to a human please", True),
+        ("put me through to a customer service agent", True),
+        ("operator please", True),
+        ("转人工", True),
+        ("are you a real person or a bot?", False),
+        ("I want to transfer money to someone", False),
+        ("how do I add a person to my account", False),
+    ],
+)
+def test_asking_for_a_person(text: str, expected: bool) -> None:
+    assert asks_for_person(text) is expected
