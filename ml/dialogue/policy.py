@@ -25,7 +25,7 @@ HANDOFF_WORDS = re.compile(
     rf"\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|the\s+|some\s+)?(?:\w+\s+){{0,2}}?{_PERSON}\b"
     # "put me through to an agent", "transfer me to a human", "get me a person"
     rf"|\b(?:get|put|transfer|pass|connect|switch|send)\s+me\s+(?:to\s+|through\s+to\s+|with\s+)?"
-    rf"(?:a\s+|an\s+|the\s+)?(?:\w+\s+)?{_PERSON}\b"
+    rf"(?:a\s+|an\s+|the\s+)?(?:\w+\s+){{0,2}}?{_PERSON}\b"
     r"|\b(?:human|live|real)\s+(?:agent|person|being|representative|rep)\b|\bhuman\b"
     r"|^\s*(?:operator|agent|representative)(?:\s+please)?\s*[.!?]*\s*$"
     r"|转人工|人工客服|找人工|真人",
