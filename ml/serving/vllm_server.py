@@ -15,13 +15,14 @@ float32, eager mode, ``VLLM_CPU_KVCACHE_SPACE`` GiB of KV cache).
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,9 +110,28 @@ def launch(config: ServerConfig, log_path: Path | None = None) -> subprocess.Pop
     if not config.python.is_file():
         raise FileNotFoundError(f"no vLLM virtualenv at {config.python}; run `make vllm-venv`")
     log = log_path.open("wb") if log_path else subprocess.DEVNULL
+    # Its own process group: vLLM's engine core and workers are child processes that outlive
+    # a signal to the API server alone, so stopping means signalling the whole group.
     return subprocess.Popen(  # noqa: S603 (our own command line, no shell)
-        build_command(config), env=server_env(config), stdout=log, stderr=subprocess.STDOUT
+        build_command(config),
+        env=server_env(config),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """SIGTERM to the server's process group, then SIGKILL to whatever is left of it (the engine
+    core and workers ignore SIGTERM once the API server is gone)."""
+    group = process.pid  # start_new_session: the server leads its own group
+    with suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(grace)
+    with suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    process.wait(30)
 
 
 def wait_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -142,13 +162,7 @@ def serving(config: ServerConfig, log_path: Path, timeout: float = 300) -> Itera
             raise RuntimeError(f"{exc}; server log ends with:\n{tail}") from exc
         yield config.url
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(30)
+        stop(process)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -7,7 +7,9 @@ skipped with the reason, except under CS_REQUIRE_SERVICES=1 (CI), where it fails
 """
 
 import asyncio
+import os
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ from ml.serving.fallback import FallbackEngine, GenerationTrace
 from ml.serving.registry import AdapterRegistry
 from ml.serving.transformers_engine import TransformersEngine
 from ml.serving.vllm_client import VllmEngine, VllmSettings
-from ml.serving.vllm_server import DEFAULT_PYTHON, ServerConfig, launch, wait_ready
+from ml.serving.vllm_server import DEFAULT_PYTHON, ServerConfig, launch, stop, wait_ready
 from tests.services import services_required
 
 pytestmark = pytest.mark.slow
@@ -71,12 +73,10 @@ def server(
     try:
         wait_ready(config.url, timeout=300, process=process)
     except (RuntimeError, TimeoutError) as exc:
-        process.kill()
+        stop(process)
         pytest.fail(f"vLLM did not start: {exc}\n{log.read_text()[-3000:]}", pytrace=False)
     yield process, config.url, log
-    if process.poll() is None:
-        process.kill()
-        process.wait(30)
+    stop(process)
 
 
 async def _running_requests(url: str, *, until_zero: bool) -> float:
@@ -149,7 +149,7 @@ def test_vllm_serves_each_workspace_adapter_then_falls_back_when_killed(
         assert await _running_requests(url, until_zero=True) == 0
 
         # The server dies: the same chain answers in process and the trace says why.
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)  # the whole server, engine processes included
         process.wait(30)
         trace = GenerationTrace()
         fallback_answer = await _answer(chain, "acme", trace)
