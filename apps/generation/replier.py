@@ -8,6 +8,8 @@ The prompt is built from what the database holds (redacted text), never from the
 from collections.abc import AsyncIterator
 from typing import Literal
 
+from django.conf import settings
+
 from apps.accounts.models import Workspace
 from apps.chat.models import Message
 from apps.core.db import db_async
@@ -45,8 +47,6 @@ class GroundedReplier:
         self.trace = GenerationTrace()
 
     async def stream(self, turn: TurnInput) -> AsyncIterator[str]:
-        from django.conf import settings
-
         workspace, turns, passages = await db_async(_turns_and_passages)(
             turn, settings.GENERATION_PASSAGES
         )
