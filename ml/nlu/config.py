@@ -51,6 +51,7 @@ class TrainingConfig:
     max_minutes: float = 0.0  # stop (keeping the best so far) after this long; 0: no limit
     loss_weighting: str = "dwa"  # dwa | uncertainty | equal
     weighting_lr: float = 0.02  # for the learned uncertainty weights
+    batching: str = "by_task"  # by_task: one source's examples per batch; mixed: any
     validation_fraction: float = 0.1  # held out from train when a dataset has no validation split
     seed: int = 13
     threads: int = 0  # torch threads; 0: torch's default
@@ -104,6 +105,8 @@ def config_from_dict(raw: dict[str, Any]) -> NluConfig:
     training = _build(TrainingConfig, raw.get("training", {}), "training")
     if training.loss_weighting not in {"uncertainty", "dwa", "equal"}:
         raise ValueError("training.loss_weighting must be uncertainty, dwa or equal")
+    if training.batching not in {"by_task", "mixed"}:
+        raise ValueError("training.batching must be by_task or mixed")
     oos = _build(OosConfig, raw.get("oos", {}), "oos")
     if oos.method not in {"knn", "msp", "energy"}:
         raise ValueError("oos.method must be knn, msp or energy")

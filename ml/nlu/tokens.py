@@ -106,27 +106,52 @@ def collate(items: Sequence[Encoded], indices: list[int], pad_id: int) -> Batch:
     )
 
 
+def task_signature(item: Encoded) -> tuple[bool, bool, bool]:
+    """Which tasks an item teaches: (intent, slots, sentiment)."""
+    return (
+        item.intent != IGNORE,
+        any(tag != IGNORE for tag in item.slot_tags),
+        item.sentiment != IGNORE,
+    )
+
+
+def batch_count(items: Sequence[Encoded], batch_size: int, by_task: bool) -> int:
+    sizes: dict[tuple[bool, bool, bool], int] = {}
+    for item in items:
+        key = task_signature(item) if by_task else (True, True, True)
+        sizes[key] = sizes.get(key, 0) + 1
+    return sum(-(-size // batch_size) for size in sizes.values())
+
+
 def batches(
     items: Sequence[Encoded],
     batch_size: int,
     pad_id: int,
     rng: random.Random | None = None,
+    by_task: bool = False,
 ) -> Iterator[Batch]:
     """Batches of similar lengths (less padding, much faster on CPU), in a shuffled order when
-    ``rng`` is given; otherwise in length order, for inference."""
-    order = list(range(len(items)))
-    if rng is not None:
-        rng.shuffle(order)
-        # Sort within pools of 50 batches: random enough, yet little padding.
-        pool = batch_size * 50
-        order = [
-            i
-            for start in range(0, len(order), pool)
-            for i in sorted(order[start : start + pool], key=lambda j: len(items[j].input_ids))
-        ]
-    else:
-        order.sort(key=lambda j: len(items[j].input_ids))
-    chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    ``rng`` is given; otherwise in length order, for inference. ``by_task``: every batch holds
+    examples of one task mix only (one source of a mixture), as in MT-DNN, so a task's batch
+    is as large as in single-task training; the batches of all tasks are shuffled together."""
+    groups: dict[tuple[bool, bool, bool], list[int]] = {}
+    for index, item in enumerate(items):
+        key = task_signature(item) if by_task else (True, True, True)
+        groups.setdefault(key, []).append(index)
+    chunks: list[list[int]] = []
+    for order in groups.values():
+        if rng is not None:
+            rng.shuffle(order)
+            # Sort within pools of 50 batches: random enough, yet little padding.
+            pool = batch_size * 50
+            order = [
+                i
+                for start in range(0, len(order), pool)
+                for i in sorted(order[start : start + pool], key=lambda j: len(items[j].input_ids))
+            ]
+        else:
+            order.sort(key=lambda j: len(items[j].input_ids))
+        chunks += [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     if rng is not None:
         rng.shuffle(chunks)
     for chunk in chunks:

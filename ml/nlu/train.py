@@ -32,7 +32,7 @@ from ml.nlu.metrics import span_f1
 from ml.nlu.model import IGNORE, Labels, NluHeads, TaskWeighting, encode, load_base, with_new_lora
 from ml.nlu.oos import OosDetector, normalize_rows, temperature_fit
 from ml.nlu.runtime import run_model
-from ml.nlu.tokens import Encoded, batches, decode_slots, encode_examples
+from ml.nlu.tokens import Encoded, batch_count, batches, decode_slots, encode_examples
 
 ADAPTER = "default"
 
@@ -222,7 +222,8 @@ def train(
         ],
         lr=settings.lr,
     )
-    steps_per_epoch = math.ceil(len(train_items) / settings.batch_size)
+    by_task = settings.batching == "by_task"
+    steps_per_epoch = batch_count(train_items, settings.batch_size, by_task)
     total_steps = steps_per_epoch * settings.epochs
     warmup = max(1, int(total_steps * settings.warmup_ratio))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -261,7 +262,7 @@ def train(
     bar = tqdm(total=total_steps, desc=f"train {config.name}", disable=not progress, unit="step")
     for epoch in range(settings.epochs):
         epoch_losses: dict[str, list[float]] = {t: [] for t in tasks}
-        for batch in batches(train_items, settings.batch_size, pad_id, rng):
+        for batch in batches(train_items, settings.batch_size, pad_id, rng, by_task=by_task):
             states = encode(model, batch.input_ids, batch.attention_mask)
             losses = task_losses(
                 heads,

@@ -18,7 +18,7 @@ from ml.nlu.data.jsonl import example_from_json
 from ml.nlu.data.woz2 import ValueFinder, example_from_turn
 from ml.nlu.model import Labels, TaskWeighting
 from ml.nlu.oos import OosDetector, temperature_fit
-from ml.nlu.tokens import decode_slots, encode_examples
+from ml.nlu.tokens import batch_count, batches, decode_slots, encode_examples, task_signature
 
 
 def test_config_refuses_unknown_keys_and_values() -> None:
@@ -165,3 +165,20 @@ def test_jsonl_rows_are_checked(tmp_path: Path) -> None:
         example_from_json({"text": " "}, "row 2")
     assert example_from_json({"text": "x", "is_oos": True}, "row 3").is_oos
     (tmp_path / "x.jsonl").write_text(json.dumps({"text": "a", "split": "later"}) + "\n")
+
+
+def test_by_task_batches_hold_one_task_mix_each() -> None:
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
+    labels = Labels.build({"a", "b"}, {"food"})
+    examples = [Example(text=f"intent {i}", intent="ab"[i % 2]) for i in range(10)]
+    examples += [
+        Example(text=f"thai {i}", slots=(SlotSpan("food", 0, 4, "thai"),)) for i in range(7)
+    ]
+    items = encode_examples(examples, tokenizer, labels, 16)
+    made = list(batches(items, 4, 0, random.Random(1), by_task=True))
+    assert len(made) == batch_count(items, 4, by_task=True) == 3 + 2
+    for batch in made:
+        assert len({task_signature(items[i]) for i in batch.indices}) == 1
+    mixed = list(batches(items, 4, 0, random.Random(1)))
+    assert len(mixed) == batch_count(items, 4, by_task=False) == 5
+    assert sorted(i for b in made for i in b.indices) == list(range(17))
