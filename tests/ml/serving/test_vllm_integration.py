@@ -79,22 +79,17 @@ def server(
     stop(process)
 
 
-async def _running_requests(url: str, *, until_zero: bool) -> float:
-    """vLLM's own gauge of requests being generated (polled for up to 5 s)."""
+async def _generated_tokens(url: str) -> float:
+    """vLLM's own count of tokens generated so far (Prometheus metrics)."""
     import httpx
 
-    value = -1.0
     async with httpx.AsyncClient() as client:
-        for _ in range(50):
-            text = (await client.get(f"{url}/metrics")).text
-            lines = [
-                line for line in text.splitlines() if line.startswith("vllm:num_requests_running")
-            ]
-            value = sum(float(line.rsplit(" ", 1)[1]) for line in lines)
-            if not until_zero or value == 0:
-                return value
-            await asyncio.sleep(0.1)
-    return value
+        text = (await client.get(f"{url}/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("vllm:generation_tokens_total")
+    )
 
 
 async def _answer(chain: FallbackEngine, adapter: str, trace: GenerationTrace) -> str:
@@ -142,11 +137,16 @@ def test_vllm_serves_each_workspace_adapter_then_falls_back_when_killed(
         assert trace.engine == "vllm"
 
         # The customer leaves mid-answer: closing the stream aborts the request in vLLM.
-        stream = vllm.stream_chat(MESSAGES, "acme", GenerationParams(max_tokens=600))
+        before = await _generated_tokens(url)
+        long = GenerationParams(max_tokens=600, ignore_eos=True)  # seconds of work if not stopped
+        stream = vllm.stream_chat(MESSAGES, "acme", long)
         assert await anext(stream)
-        assert await _running_requests(url, until_zero=False) == 1
         await stream.aclose()
-        assert await _running_requests(url, until_zero=True) == 0
+        await asyncio.sleep(0.5)
+        stopped_at = await _generated_tokens(url)
+        await asyncio.sleep(1.5)
+        assert await _generated_tokens(url) == stopped_at  # nothing generated after the close
+        assert stopped_at - before < 600
 
         # The server dies: the same chain answers in process and the trace says why.
         os.killpg(process.pid, signal.SIGKILL)  # the whole server, engine processes included
