@@ -31,6 +31,9 @@ class ModelConfig:
     lora_dropout: float = 0.1
     target_modules: tuple[str, ...] = ("query", "key", "value", "dense")
     head_dropout: float = 0.1
+    # "imprint": start the intent head at the class means of the encoder's embeddings (a
+    # nearest-centroid classifier, Qi et al. 2018), which helps most with few examples.
+    head_init: str = "random"
     max_length: int = 64
 
     @property
@@ -105,6 +108,9 @@ def config_from_dict(raw: dict[str, Any]) -> NluConfig:
     training = _build(TrainingConfig, raw.get("training", {}), "training")
     if training.loss_weighting not in {"uncertainty", "dwa", "equal"}:
         raise ValueError("training.loss_weighting must be uncertainty, dwa or equal")
+    model = _build(ModelConfig, raw.get("model", {}), "model")
+    if model.head_init not in {"random", "imprint"}:
+        raise ValueError("model.head_init must be random or imprint")
     if training.batching not in {"by_task", "mixed"}:
         raise ValueError("training.batching must be by_task or mixed")
     oos = _build(OosConfig, raw.get("oos", {}), "oos")
@@ -113,7 +119,7 @@ def config_from_dict(raw: dict[str, Any]) -> NluConfig:
     return NluConfig(
         name=str(raw["name"]),
         sources=sources,
-        model=_build(ModelConfig, raw.get("model", {}), "model"),
+        model=model,
         training=training,
         oos=oos,
         output_dir=str(raw.get("output_dir", "var/models/nlu")),

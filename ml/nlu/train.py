@@ -118,6 +118,26 @@ def quick_validation(
     return metrics
 
 
+def imprint_intent_head(
+    model: nn.Module, heads: NluHeads, items: Sequence[Encoded], pad_id: int, scale: float = 16.0
+) -> None:
+    """Intent weights = the normalised mean embedding of each intent's examples (before any
+    training the LoRA update is zero, so these are the base encoder's embeddings)."""
+    model.eval()
+    out = run_model(model, heads, items, 128, pad_id)
+    model.train()
+    rows = [i for i, item in enumerate(items) if item.intent != IGNORE]
+    if not rows:
+        return
+    pooled = normalize_rows(out.pooled[rows])
+    targets = torch.tensor([items[i].intent for i in rows])
+    with torch.no_grad():
+        for intent in sorted(set(targets.tolist())):
+            centroid = pooled[targets == intent].mean(0)
+            heads.intent.weight[intent] = scale * centroid / centroid.norm().clamp(min=1e-6)
+        heads.intent.bias.zero_()
+
+
 def trainable_state(model: nn.Module, heads: NluHeads) -> dict[str, Tensor]:
     state = {
         f"encoder.{k}": v.detach().clone() for k, v in model.named_parameters() if v.requires_grad
@@ -208,6 +228,8 @@ def train(
     heads = NluHeads(hidden, labels, config.model.head_dropout)
     weighting = TaskWeighting(tasks, settings.loss_weighting)
     train_items = encode_examples(data.train, tokenizer, labels, config.model.max_length)
+    if config.model.head_init == "imprint" and "intent" in tasks:
+        imprint_intent_head(model, heads, train_items, pad_id)
     validation = [e for e in data.validation if not e.is_oos]
     validation_items = encode_examples(validation, tokenizer, labels, config.model.max_length)
 
