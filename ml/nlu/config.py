@@ -66,6 +66,8 @@ class OosConfig:
     k: int = 5
     # Without out-of-scope validation examples the threshold keeps this share of in-scope ones.
     inscope_keep: float = 0.97
+    # With out-of-scope validation examples: catch this share of them (None: Youden's J).
+    target_recall: float | None = None
 
 
 @dataclass(frozen=True)

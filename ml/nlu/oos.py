@@ -59,19 +59,33 @@ class OosDetector:
         energy = -self.temperature * torch.logsumexp(logits / self.temperature, dim=-1)
         return energy.numpy().astype(np.float32)
 
-    def fit(self, inscope: Floats, oos: Floats, inscope_keep: float) -> None:
+    def fit(
+        self,
+        inscope: Floats,
+        oos: Floats,
+        inscope_keep: float,
+        target_recall: float | None = None,
+    ) -> None:
+        """``target_recall``: instead of Youden's J, the highest threshold that still catches
+        this share of the out-of-scope validation examples (fewer in-scope messages flagged)."""
         self.inscope_scores = np.sort(inscope).astype(np.float32)
         if len(oos) == 0:
             self.threshold = float(np.quantile(inscope, inscope_keep))
             self.platt = None
             return
         candidates = np.unique(np.concatenate([inscope, oos]))
-        best, best_j = float(candidates[0]), -1.0
-        for threshold in candidates:
-            j = float((inscope <= threshold).mean() + (oos > threshold).mean())
-            if j > best_j:
-                best, best_j = float(threshold), j
-        self.threshold = best
+        if target_recall is not None:
+            ordered = np.sort(oos)
+            # Flag the top ``target_recall`` share of out-of-scope scores: threshold just below.
+            index = max(0, int(np.floor(len(ordered) * (1.0 - target_recall))) - 1)
+            self.threshold = float(ordered[index]) if index < len(ordered) else float(ordered[-1])
+        else:
+            best, best_j = float(candidates[0]), -1.0
+            for threshold in candidates:
+                j = float((inscope <= threshold).mean() + (oos > threshold).mean())
+                if j > best_j:
+                    best, best_j = float(threshold), j
+            self.threshold = best
         from sklearn.linear_model import LogisticRegression
 
         x = np.concatenate([inscope, oos]).reshape(-1, 1)

@@ -386,7 +386,7 @@ def train(
             if oos_out is not None
             else np.zeros(0, dtype=np.float32)
         )
-        oos.fit(inscope, outside, config.oos.inscope_keep)
+        oos.fit(inscope, outside, config.oos.inscope_keep, config.oos.target_recall)
     seconds = time.perf_counter() - started
 
     # The artifact.

@@ -182,3 +182,10 @@ def test_by_task_batches_hold_one_task_mix_each() -> None:
     mixed = list(batches(items, 4, 0, random.Random(1)))
     assert len(mixed) == batch_count(items, 4, by_task=False) == 5
     assert sorted(i for b in made for i in b.indices) == list(range(17))
+
+
+def test_threshold_for_a_target_out_of_scope_recall() -> None:
+    detector = OosDetector(method="msp", k=1, temperature=1.0)
+    outside = np.arange(1, 101, dtype=np.float32) / 100
+    detector.fit(np.zeros(5, dtype=np.float32), outside, inscope_keep=0.97, target_recall=0.85)
+    assert float(detector.is_oos(outside).mean()) == pytest.approx(0.85)
