@@ -4,7 +4,7 @@ An engine streams text deltas. ``adapter`` is a workspace adapter's *name* from 
 (None: the base model); an engine never takes a path from its caller.
 """
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Protocol
 
 from ml.generation.contracts import ChatMessage, GenerationParams
@@ -35,4 +35,4 @@ class ChatEngine(Protocol):
         messages: Sequence[ChatMessage],
         adapter: str | None,
         params: GenerationParams,
-    ) -> AsyncIterator[str]: ...
+    ) -> AsyncGenerator[str, None]: ...

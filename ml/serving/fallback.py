@@ -7,7 +7,8 @@ fails halfway ends the reply where it broke (restarting would repeat text alread
 trace records it.
 """
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from ml.generation.contracts import ChatMessage, GenerationParams, Passage
@@ -57,17 +58,18 @@ class FallbackEngine:
         passages: Sequence[Passage] = (),
         trace: GenerationTrace | None = None,
         extractive: bool = True,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         trace = trace if trace is not None else GenerationTrace()
         trace.adapter = adapter
         for engine in self.engines:
             streamed = False
             try:
-                async for delta in engine.stream_chat(messages, adapter, params):
-                    if not streamed:
-                        trace.engine = engine.name
-                        streamed = True
-                    yield delta
+                async with aclosing(engine.stream_chat(messages, adapter, params)) as deltas:
+                    async for delta in deltas:
+                        if not streamed:
+                            trace.engine = engine.name
+                            streamed = True
+                        yield delta
             except UnknownAdapter as exc:
                 trace.fallbacks.append(f"{engine.name}: {exc}")
                 continue

@@ -10,7 +10,7 @@ a cancelled request stops at the next token.
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
@@ -75,7 +75,7 @@ class TransformersEngine:
         messages: Sequence[ChatMessage],
         adapter: str | None,
         params: GenerationParams,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         self._ensure_adapter(adapter)
         prompt = self.prompt_ids(messages)
         if len(prompt) + 1 >= self.max_positions:

@@ -15,7 +15,8 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,24 +103,28 @@ class VllmEngine:
         messages: Sequence[ChatMessage],
         adapter: str | None,
         params: GenerationParams,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
+        # aclosing everywhere: when the consumer stops, each inner generator is closed right away
+        # (down to the HTTP response, which makes vLLM abort the request), not at GC time.
         try:
-            async for delta in self._stream_with_retry(messages, adapter, params):
-                yield delta
+            async with aclosing(self._stream_with_retry(messages, adapter, params)) as deltas:
+                async for delta in deltas:
+                    yield delta
         except UnknownAdapter:
             if adapter is None or self.registry is None:
                 raise
             entry = self.registry.get(adapter)  # UnknownAdapter when it isn't registered
             await self.adapter_load(entry.name, str(entry.path))
-            async for delta in self._stream_with_retry(messages, adapter, params):
-                yield delta
+            async with aclosing(self._stream_with_retry(messages, adapter, params)) as deltas:
+                async for delta in deltas:
+                    yield delta
 
     async def _stream_with_retry(
         self,
         messages: Sequence[ChatMessage],
         adapter: str | None,
         params: GenerationParams,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         model = adapter_name_check(adapter) if adapter else BASE_MODEL_NAME
         body = request_body(messages, model, params)
         self.last_request = body
@@ -130,8 +135,8 @@ class VllmEngine:
                 raise EngineUnavailable(f"vLLM circuit open ({self.settings.base_url})")
             streamed = False
             try:
-                async with self._client() as client:
-                    async for delta in self._stream(client, body):
+                async with self._client() as client, aclosing(self._stream(client, body)) as deltas:
+                    async for delta in deltas:
                         streamed = True
                         yield delta
                 self.breaker.record_success()
@@ -148,7 +153,9 @@ class VllmEngine:
                     await asyncio.sleep(self.settings.backoff * 2**attempt)
         raise EngineUnavailable(f"vLLM unavailable after {attempts} attempt(s): {last_error!r}")
 
-    async def _stream(self, client: httpx.AsyncClient, body: dict[str, Any]) -> AsyncIterator[str]:
+    async def _stream(
+        self, client: httpx.AsyncClient, body: dict[str, Any]
+    ) -> AsyncGenerator[str, None]:
         url = f"{self.settings.api_root}/chat/completions"
         async with client.stream("POST", url, json=body) as response:
             if response.status_code == 404 or response.status_code == 400:
@@ -160,32 +167,33 @@ class VllmEngine:
                 )
             if response.status_code != 200:
                 raise EngineError(f"vLLM answered {response.status_code}")
-            lines = response.aiter_lines()
-            first = True
-            while True:
-                timeout = (
-                    self.settings.first_token_timeout if first else self.settings.token_timeout
-                )
-                try:
-                    line = await asyncio.wait_for(anext(lines), timeout)
-                except StopAsyncIteration:
-                    return
-                except TimeoutError as exc:
-                    what = "first token" if first else "next token"
-                    raise EngineUnavailable(f"vLLM: no {what} within {timeout} s") from exc
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    return
-                chunk = json.loads(data)
-                if "error" in chunk:
-                    raise EngineError(f"vLLM error: {chunk['error']}")
-                for choice in chunk.get("choices", []):
-                    delta = choice.get("delta", {}).get("content")
-                    if delta:
-                        first = False
-                        yield delta
+            # httpx types aiter_lines as an AsyncIterator; it is an async generator (has aclose).
+            async with aclosing(response.aiter_lines()) as lines:  # type: ignore[type-var]
+                first = True
+                while True:
+                    timeout = (
+                        self.settings.first_token_timeout if first else self.settings.token_timeout
+                    )
+                    try:
+                        line = await asyncio.wait_for(anext(lines), timeout)
+                    except StopAsyncIteration:
+                        return
+                    except TimeoutError as exc:
+                        what = "first token" if first else "next token"
+                        raise EngineUnavailable(f"vLLM: no {what} within {timeout} s") from exc
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    chunk = json.loads(data)
+                    if "error" in chunk:
+                        raise EngineError(f"vLLM error: {chunk['error']}")
+                    for choice in chunk.get("choices", []):
+                        delta = choice.get("delta", {}).get("content")
+                        if delta:
+                            first = False
+                            yield delta
 
     # --- adapters at run time (the server needs VLLM_ALLOW_RUNTIME_LORA_UPDATING=True) -----
     async def adapter_load(self, name: str, path: str) -> None:

@@ -22,7 +22,7 @@ TINY_BASE = BaseModelConfig(
     warmup_steps=10,
     steps=150,  # about 40 s: enough for Bitext-like text, so two adapters can differ
     rows_limit=800,
-    max_minutes=2,
+    max_minutes=0,  # no time cap: on a busy machine the model must still be the same
 )
 # Two workspaces with different knowledge (Bitext categories) and seeds.
 WORKSPACES = {"acme": (["ORDER", "REFUND"], 1), "globex": (["ACCOUNT", "INVOICE"], 2)}

@@ -1,6 +1,6 @@
 """Engine doubles for the fallback tests (test code only)."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from ml.generation.contracts import ChatMessage, GenerationParams
 from ml.serving.engine import EngineError, EngineUnavailable
@@ -17,7 +17,7 @@ class ScriptedEngine:
 
     async def stream_chat(
         self, messages: Sequence[ChatMessage], adapter: str | None, params: GenerationParams
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         self.calls.append((list(messages), adapter))
         if self.fail_after == 0:
             raise EngineUnavailable(f"{self.name} is down")
