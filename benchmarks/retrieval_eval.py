@@ -192,6 +192,8 @@ def bitext(encoder: Any, quick: bool, epochs: int) -> dict[str, Any]:
 
 
 def dstc10(encoder: Any, quick: bool, epochs: int) -> dict[str, Any]:
+    import torch
+
     from knowledge_graph.contracts import Entity
     from ml.retrieval.chunking import chunk_id_for
     from ml.retrieval.contracts import Chunk, FusionConfig
@@ -238,6 +240,9 @@ def dstc10(encoder: Any, quick: bool, epochs: int) -> dict[str, Any]:
         texts = [turn["text"] for turn in log]
         turns.append((texts, gold_chunk[key]))
     metrics["dstc10_queries"] = len(turns)
+    # One query at a time: a second intra-op thread buys little for one short sentence and
+    # spins when the other core is busy.
+    torch.set_num_threads(1)
     variants = (
         ("dstc10_dense", ("dense",), None),
         ("dstc10_dense_sparse", ("dense", "sparse"), None),
@@ -297,10 +302,18 @@ def main() -> None:
         metrics["dstc10_graph_gain_recall_at_5"] = round(
             metrics["dstc10_full_recall_at_5"] - metrics["dstc10_dense_sparse_recall_at_5"], 4
         )
+    previous = RESULTS / f"{args.output}.json"
+    commands = [" ".join(["python -m benchmarks.retrieval_eval", *sys.argv[1:]])]
+    if args.only and previous.exists():
+        # One part re-run: keep the other part's figures and say which command made which.
+        earlier = json.loads(previous.read_text())
+        metrics = {**earlier["metrics"], **metrics}
+        commands = [*earlier.get("commands", [earlier["command"]]), *commands]
     result = {
         "name": args.output,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python -m benchmarks.retrieval_eval", *sys.argv[1:]]),
+        "command": commands[-1],
+        "commands": commands,
         "machine": machine(),
         "setup": "ml.retrieval HybridRetriever (MiniLM dense, BM25 sparse, knowledge_graph "
         "graph channel, RRF k=60) over Qdrant local mode in a temporary folder; torch on 2 "

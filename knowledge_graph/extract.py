@@ -3,7 +3,7 @@ named entities and noun phrases (the small English model shipped on PyPI, loaded
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -193,9 +193,8 @@ class EntityExtractor:
 
         return spacy.load(SPACY_MODEL, exclude=["lemmatizer"])
 
-    def _spacy_candidates(self, texts: Sequence[str]) -> list[list[tuple[str, str, str]]]:
+    def _spacy_candidates(self, texts: Sequence[str]) -> Iterator[list[tuple[str, str, str]]]:
         """Per text: (normalised name, kind, origin) of named entities and noun phrases."""
-        out: list[list[tuple[str, str, str]]] = []
         for doc in self.nlp.pipe(texts, batch_size=128):
             found: list[tuple[str, str, str]] = []
             for ent in doc.ents:
@@ -209,8 +208,7 @@ class EntityExtractor:
                 name = normalize_name(" ".join(t.text for t in words))
                 if len(name) >= 3 and name not in _PRONOUNS and not name.isdigit():
                     found.append((name, "concept", NOUN_PHRASE))
-            out.append(found)
-        return out
+            yield found
 
     def extract(
         self, chunks: Sequence[tuple[str, str]], *, progress: bool = False

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from knowledge_graph.contracts import Entity, LinkedEntity
+from knowledge_graph.contracts import NOUN_PHRASE, Entity, LinkedEntity
 from knowledge_graph.extract import EntityDictionary
 
 FloatArray = npt.NDArray[np.float32]
@@ -61,20 +61,26 @@ class EntityLinker:
                     )
         return sorted(linked.values(), key=lambda e: (-e.score, e.entity_id))
 
+    def _named(self, link: LinkedEntity) -> bool:
+        """Linked by its name, and a named thing (not a noun phrase like "credit card"): what a
+        follow-up question ("do they take credit cards?") refers back to."""
+        entity = self.by_id.get(link.entity_id)
+        return link.how != "embedding" and entity is not None and entity.origin != NOUN_PHRASE
+
     def link_in_context(
         self, query: str, query_vector: FloatArray | None, context: Sequence[str] = ()
     ) -> list[LinkedEntity]:
-        """Entities of the query; when it names none by name ("do they take cards?"), those
-        named in the last few earlier turns that name any, weaker the further back."""
+        """Entities of the query; when it names no named thing ("do they take credit cards?"),
+        also those named in the last few earlier turns, weaker the further back."""
         linked = self.link(query, query_vector)
-        if any(link.how != "embedding" for link in linked):
+        if any(self._named(link) for link in linked):
             return linked
         seen = {link.entity_id for link in linked}
         carried: list[LinkedEntity] = []
         weight = 0.9
         turns_with_links = 0
         for turn in reversed(context):
-            earlier = [link for link in self.link(turn) if link.how != "embedding"]
+            earlier = [link for link in self.link(turn) if self._named(link)]
             if not earlier:
                 continue
             for e in earlier:
