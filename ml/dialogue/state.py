@@ -122,6 +122,17 @@ class SlotVocabulary:
     values: Mapping[str, Sequence[str]] = field(default_factory=dict)
     mentions: Sequence[str] = ()
 
+    def find(self, text: str) -> tuple[str, int] | None:
+        """A value the text names (the longest surface form wins), with its position."""
+        lowered = text.lower()
+        best: tuple[str, int, int] | None = None
+        for value, forms in self.values.items():
+            for form in (value, *forms):
+                match = re.search(rf"(?<![\w-]){re.escape(form.lower())}(?![\w-])", lowered)
+                if match and (best is None or len(form) > best[2]):
+                    best = (value, match.start(), len(form))
+        return (best[0], best[1]) if best else None
+
     def canonical(self, surface: str) -> str:
         text = surface.lower().strip(" .,!?;:'\"")
         for value, forms in self.values.items():
@@ -189,6 +200,20 @@ def state_update(
             turn=turn,
             confirmed=bool(old and old.value == value and old.confirmed),
         )
+    # The workspace's dictionary catches values the tagger missed ("reasonably priced").
+    tagged = {span.slot for span in nlu.slots}
+    for slot, vocabulary in vocabularies.items():
+        if slot in tagged or not vocabulary.values:
+            continue
+        found = vocabulary.find(nlu.text)
+        if found is not None:
+            old = slots.get(slot)
+            slots[slot] = SlotValue(
+                value=found[0],
+                confidence=1.0,
+                turn=turn,
+                confirmed=bool(old and old.value == found[0] and old.confirmed),
+            )
     for slot in _dontcare_slots(nlu.text, vocabularies, asked):
         if slot not in {s.slot for s in nlu.slots}:
             slots[slot] = SlotValue(value=DONTCARE, confidence=1.0, turn=turn)

@@ -240,3 +240,15 @@ def test_routing_decisions_and_reasons(
 )
 def test_asking_for_a_person(text: str, expected: bool) -> None:
     assert asks_for_person(text) is expected
+
+
+def test_the_dictionary_catches_values_the_tagger_missed() -> None:
+    price = SlotVocabulary(
+        values={"moderate": ("reasonably priced",), "cheap": ()}, mentions=("price",)
+    )
+    state = state_update(
+        DialogueState(),
+        nlu("somewhere reasonably priced with thai food", slots=(("food", "thai"),)),
+        vocabularies={**VOCABULARIES, "price_range": price},
+    )
+    assert state.values() == {"food": "thai", "price_range": "moderate"}
