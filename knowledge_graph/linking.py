@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from knowledge_graph.contracts import NOUN_PHRASE, Entity, LinkedEntity
+from knowledge_graph.contracts import CURATED, NOUN_PHRASE, Entity, LinkedEntity
 from knowledge_graph.extract import EntityDictionary
 
 FloatArray = npt.NDArray[np.float32]
@@ -67,13 +67,19 @@ class EntityLinker:
         entity = self.by_id.get(link.entity_id)
         return link.how != "embedding" and entity is not None and entity.origin != NOUN_PHRASE
 
+    def _curated(self, link: LinkedEntity) -> bool:
+        entity = self.by_id.get(link.entity_id)
+        return link.how != "embedding" and entity is not None and entity.origin == CURATED
+
     def link_in_context(
         self, query: str, query_vector: FloatArray | None, context: Sequence[str] = ()
     ) -> list[LinkedEntity]:
         """Entities of the query; when it names no named thing ("do they take credit cards?"),
         also those named in the last few earlier turns, weaker the further back."""
         linked = self.link(query, query_vector)
-        if any(self._named(link) for link in linked):
+        # Only an entity from the operators' dictionary settles what the question is about;
+        # a named entity spaCy found ("Mastercard") may be what is asked about it.
+        if any(self._curated(link) for link in linked):
             return linked
         seen = {link.entity_id for link in linked}
         carried: list[LinkedEntity] = []
