@@ -144,7 +144,12 @@ def flow_step(spec: FlowSpec, state: DialogueState, text: str) -> FlowStep:
         changed = [
             s.name
             for s in spec.slots
-            if s.name in state.slots and state.slots[s.name].value != before.get(s.name)
+            if s.name in state.slots
+            # Changed by this answer, or already by this turn's state update (its dictionary).
+            and (
+                state.slots[s.name].value != before.get(s.name)
+                or state.slots[s.name].turn == state.turn
+            )
         ]
         if is_no(text) and not changed:
             # "No": which part is wrong? Ask again for every slot, starting with the first.

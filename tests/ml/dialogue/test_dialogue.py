@@ -1,5 +1,7 @@
 """State tracking, flows and routing, on hand-made NLU results (no model needed)."""
 
+from dataclasses import replace
+
 import pytest
 
 from ml.dialogue.flows import FlowSpec, flow_step
@@ -129,7 +131,8 @@ def test_flow_takes_a_correction_at_confirmation() -> None:
     )
     assert step.kind == "confirm"
     assert step.message == "Freeze the card ending 9930 (lost)?"
-    step = flow_step(FREEZE, step.state, "no")
+    # The next turn (the state update counts it): a bare "no".
+    step = flow_step(FREEZE, replace(step.state, turn=step.state.turn + 1), "no")
     assert (step.kind, step.slot) == ("ask", "card_last4")
 
 
