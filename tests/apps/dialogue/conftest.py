@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from apps.dialogue.models import Flow
+from apps.dialogue.models import DialogueSettings, Flow
 from apps.nlu import runtime as nlu_runtime
 from apps.nlu.models import TrainingRun
 from ml.nlu.train import TrainResult, train
@@ -55,5 +55,7 @@ def bank(workspace_a: Any, bank_model: TrainResult) -> Iterator[Any]:
     Flow.objects.create(
         workspace=workspace_a, name="card_freeze", intent="lost_or_stolen_card", spec=FREEZE_SPEC
     )
+    # The tiny model's sentiment head is a coin toss: no handoff on it in these tests.
+    DialogueSettings.objects.create(workspace=workspace_a, max_negative_turns=99)
     yield workspace_a
     nlu_runtime._loaded.clear()  # ids come back after a rolled-back test
