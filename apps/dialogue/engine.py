@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from django.db import transaction
@@ -28,7 +28,11 @@ from apps.chat.services import conversation_handoff
 from apps.core.db import db_async
 from apps.dialogue.models import ConversationState, DialogueSettings, Flow
 from apps.dialogue.replies import HANDOFF_NOTICE, ReplyMeta, TurnInput
-from apps.generation.services import answer_stream, passages_from_retrieval
+from apps.generation.services import (
+    answer_stream,
+    conversation_turns,
+    passages_from_retrieval,
+)
 from apps.knowledge.services.search import knowledge_retrieve
 from apps.nlu.runtime import model_for
 from ml.dialogue.flows import FlowSpec, flow_step, render
@@ -49,12 +53,6 @@ NOT_FOUND = (
 )
 SMALLTALK_DEFAULT = "Hello! How can I help you today?"
 PASSAGES = 3
-HISTORY_MESSAGES = 6
-_SPEAKERS: dict[str, Literal["customer", "bot", "agent"]] = {
-    Message.Sender.CUSTOMER.value: "customer",
-    Message.Sender.BOT.value: "bot",
-    Message.Sender.AGENT.value: "agent",
-}
 
 
 @dataclass
@@ -148,16 +146,6 @@ def _faq(workspace: Workspace, text: str) -> tuple[list[RetrievedPassage], list[
         for p in passages
     ]
     return passages, sources
-
-
-def conversation_turns(conversation_id: int) -> list[Turn]:
-    """The last messages as the generator sees them (stored, so already redacted)."""
-    stored = list(
-        Message.objects.filter(conversation_id=conversation_id, sender__in=list(_SPEAKERS))
-        .order_by("-id")
-        .values_list("sender", "text")[:HISTORY_MESSAGES]
-    )[::-1]
-    return [Turn(_SPEAKERS[sender], text) for sender, text in stored if text]
 
 
 def _act(

@@ -6,36 +6,26 @@ The prompt is built from what the database holds (redacted text), never from the
 """
 
 from collections.abc import AsyncIterator
-from typing import Literal
 
 from django.conf import settings
 
 from apps.accounts.models import Workspace
-from apps.chat.models import Message
 from apps.core.db import db_async
 from apps.dialogue.replies import ReplyMeta, TurnInput
-from apps.generation.services import answer_stream, passages_from_retrieval
+from apps.generation.services import (
+    answer_stream,
+    conversation_turns,
+    passages_from_retrieval,
+)
 from apps.knowledge.services.search import knowledge_retrieve
 from ml.generation.contracts import Passage, Turn
 from ml.generation.prompts import SYSTEM_PROMPT
 from ml.serving.fallback import GenerationTrace
 
-HISTORY_MESSAGES = 6
-_SPEAKERS: dict[str, Literal["customer", "bot", "agent"]] = {
-    Message.Sender.CUSTOMER.value: "customer",
-    Message.Sender.BOT.value: "bot",
-    Message.Sender.AGENT.value: "agent",
-}
-
 
 def _turns_and_passages(turn: TurnInput, k: int) -> tuple[Workspace, list[Turn], list[Passage]]:
     workspace = Workspace.objects.get(id=turn.workspace_id)
-    stored = list(
-        Message.objects.filter(conversation_id=turn.conversation_id, sender__in=list(_SPEAKERS))
-        .order_by("-id")
-        .values_list("sender", "text")[:HISTORY_MESSAGES]
-    )[::-1]
-    turns = [Turn(_SPEAKERS[sender], text) for sender, text in stored if text]
+    turns = conversation_turns(turn.conversation_id)
     question = next((t.text for t in reversed(turns) if t.speaker == "customer"), "")
     retrieved = knowledge_retrieve(workspace=workspace, query=question, k=k) if question else []
     return workspace, turns, passages_from_retrieval(retrieved)

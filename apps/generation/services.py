@@ -11,10 +11,12 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from django.conf import settings
 
 from apps.accounts.models import Workspace
+from apps.chat.models import Message
 from ml.generation.contracts import ChatMessage, GenerationParams, Passage, Turn
 from ml.generation.prompts import answer_messages, passages_number
 from ml.retrieval.contracts import RetrievedPassage
@@ -61,6 +63,24 @@ def workspace_adapter(workspace: Workspace) -> str | None:
     if not NAME.match(name):
         return None
     return name if (Path(settings.GENERATION_ADAPTERS_DIR) / name / "adapter").is_dir() else None
+
+
+HISTORY_MESSAGES = 6
+_SPEAKERS: dict[str, Literal["customer", "bot", "agent"]] = {
+    Message.Sender.CUSTOMER.value: "customer",
+    Message.Sender.BOT.value: "bot",
+    Message.Sender.AGENT.value: "agent",
+}
+
+
+def conversation_turns(conversation_id: int) -> list[Turn]:
+    """The last messages as the generator sees them (stored, so already redacted)."""
+    stored = list(
+        Message.objects.filter(conversation_id=conversation_id, sender__in=list(_SPEAKERS))
+        .order_by("-id")
+        .values_list("sender", "text")[:HISTORY_MESSAGES]
+    )[::-1]
+    return [Turn(_SPEAKERS[sender], text) for sender, text in stored if text]
 
 
 def passages_from_retrieval(retrieved: Sequence[RetrievedPassage]) -> list[Passage]:
