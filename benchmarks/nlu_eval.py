@@ -155,14 +155,11 @@ def run_one(run: str, reuse: bool) -> dict[str, Any]:
         # A second operating point: the threshold that catches 85% of validation out-of-scope
         # queries (instead of Youden's J), refitted on validation only.
         validation = split_of(directory, "validation")
-        scores = {}
-        for key, texts in (
-            ("in", [e.text for e in validation if e.intent]),
-            ("out", [e.text for e in validation if e.is_oos]),
-        ):
-            outputs = model.outputs(texts)
-            scores[key] = model.oos.raw_scores(outputs.pooled, outputs.intent_logits)
-        model.oos.fit(scores["in"], scores["out"], 0.97, target_recall=0.85)
+        model.oos_refit(
+            [e.text for e in validation if e.intent],
+            [e.text for e in validation if e.is_oos],
+            target_recall=0.85,
+        )
         at85 = evaluate(model, examples)
         out.update(
             flat(

@@ -62,16 +62,6 @@ def expected_route(intent: str, config: RoutingConfig) -> str:
     return "flow" if intent in config.flows else "faq"
 
 
-def recalibrate(model: NluModel, inscope: list[str], outside: list[str]) -> float:
-    """Refits the out-of-scope threshold on validation texts; returns the new threshold."""
-    scores = {}
-    for name, texts in (("in", inscope), ("out", outside)):
-        out = model.outputs(texts)
-        scores[name] = model.oos.raw_scores(out.pooled, out.intent_logits)
-    model.oos.fit(scores["in"], scores["out"], inscope_keep=0.97)
-    return model.oos.threshold
-
-
 def model_for(run: str, runtime: NluRuntime) -> tuple[NluModel, Path]:
     directory = MODELS / run
     if not (directory / "manifest.json").is_file():
@@ -83,7 +73,7 @@ def evaluate(name: str, run: str, runtime: NluRuntime, oos: dict[str, list[str]]
     config = routing_config(name)
     model, directory = model_for(run, runtime)
     validation = [e.text for e in split_of(directory, "validation") if e.intent]
-    threshold = recalibrate(model, validation, oos["val"])
+    threshold = model.oos_refit(validation, oos["val"])
     cases: list[tuple[str, str]] = [
         (e.text, expected_route(e.intent or "", config))
         for e in split_of(directory, "test")

@@ -199,6 +199,17 @@ class NluModel:
             )
         return results
 
+    def oos_refit(
+        self, inscope: Sequence[str], outside: Sequence[str], target_recall: float | None = None
+    ) -> float:
+        """Refits the out-of-scope threshold on validation texts; returns the new threshold."""
+        scores = []
+        for texts in (inscope, outside):
+            out = self.outputs(list(texts))
+            scores.append(self.oos.raw_scores(out.pooled, out.intent_logits))
+        self.oos.fit(scores[0], scores[1], inscope_keep=0.97, target_recall=target_recall)
+        return self.oos.threshold
+
     def intent_probabilities(self, texts: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
         """Calibrated intent probabilities, one row per text (what SHAP explains)."""
         out = self.outputs(list(texts))
