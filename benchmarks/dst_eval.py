@@ -72,13 +72,19 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model", type=Path, default=ROOT / "var/models/nlu-benchmark/banking77")
+    parser.add_argument(
+        "--split",
+        choices=("validation", "test"),
+        default="test",
+        help="tune on validation; report test",
+    )
     parser.add_argument("--output", default="dst")
     args = parser.parse_args()
     folder = datasets_dir() / "woz2"
     finder = woz2.finder_for(folder)
     slot_vocabularies = vocabularies(folder)
     model = NluRuntime().load("woz", args.model)
-    dialogues = json.loads((folder / woz2.FILES["test"]).read_text())
+    dialogues = json.loads((folder / woz2.FILES[args.split]).read_text())
     turns_total = joint_right = 0
     slot_right: Counter[str] = Counter()
     errors: Counter[str] = Counter()
@@ -88,6 +94,7 @@ def main() -> None:
         turns = dialogue["dialogue"]
         results = model.predict([t["transcript"] for t in turns], top_k=1)
         state = DialogueState()
+        diverged = False
         for turn, nlu in zip(turns, results, strict=True):
             asked = [
                 woz2.SLOT_NAMES[a]
@@ -100,6 +107,7 @@ def main() -> None:
             turns_total += 1
             if predicted == gold:
                 joint_right += 1
+                diverged = False
             else:
                 for slot in set(gold) | set(predicted):
                     if gold.get(slot) != predicted.get(slot):
@@ -111,15 +119,23 @@ def main() -> None:
                             else "wrong"
                         )
                         errors[f"{slot}:{kind}"] += 1
-                if len(examples) < 15:
+                # Where the state goes wrong (the turns after mostly inherit the error).
+                if not diverged and len(examples) < 60:
                     examples.append(
-                        {"text": turn["transcript"], "gold": gold, "predicted": predicted}
+                        {
+                            "system": turn["system_transcript"],
+                            "text": turn["transcript"],
+                            "gold": gold,
+                            "predicted": predicted,
+                        }
                     )
+                diverged = True
             for slot in MENTIONS:
                 slot_right[slot] += gold.get(slot) == predicted.get(slot)
     seconds = time.perf_counter() - started
     metrics = {
         "woz2_joint_goal_accuracy": round(joint_right / turns_total, 4),
+        "split": args.split,
         **{f"woz2_{slot}_accuracy": round(slot_right[slot] / turns_total, 4) for slot in MENTIONS},
         "woz2_test_turns": turns_total,
         "woz2_seconds": round(seconds, 1),
