@@ -174,7 +174,8 @@ def _training_config(
             {"dataset": "jsonl", "path": str(data_path), "tasks": ["intent", "slots", "sentiment"]}
         ],
         "training": {**settings.NLU_TRAINING, **(overrides or {})},
-        "oos": {"method": "knn", "k": 5, "inscope_keep": 0.97},
+        # Workspaces rarely write out-of-scope examples: fit against general ones then.
+        "oos": {"method": "knn", "k": 5, "inscope_keep": 0.97, "generic_negatives": True},
     }
 
 

@@ -68,6 +68,9 @@ class OosConfig:
     inscope_keep: float = 0.97
     # With out-of-scope validation examples: catch this share of them (None: Youden's J).
     target_recall: float | None = None
+    # Without out-of-scope validation examples: fit the threshold against the shipped general
+    # out-of-scope queries (ml/nlu/data/generic_oos) instead of keeping ``inscope_keep``.
+    generic_negatives: bool = False
 
 
 @dataclass(frozen=True)

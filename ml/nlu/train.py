@@ -28,6 +28,7 @@ from ml.artifacts import manifest_write
 from ml.nlu.config import NluConfig, config_load
 from ml.nlu.contracts import Example, NluData
 from ml.nlu.data import load_mixture
+from ml.nlu.data.clinc150 import generic_oos_queries
 from ml.nlu.metrics import span_f1
 from ml.nlu.model import IGNORE, Labels, NluHeads, TaskWeighting, encode, load_base, with_new_lora
 from ml.nlu.oos import OosDetector, normalize_rows, temperature_fit
@@ -363,6 +364,8 @@ def train(
     train_out = run_model(model, heads, train_items, 128, pad_id)
     validation_out = run_model(model, heads, validation_items, 128, pad_id)
     oos_examples = [e for e in data.validation if e.is_oos]
+    if not oos_examples and config.oos.generic_negatives:
+        oos_examples = [Example(text=text, is_oos=True) for text in generic_oos_queries()]
     oos_items = encode_examples(oos_examples, tokenizer, labels, config.model.max_length)
     oos_out = run_model(model, heads, oos_items, 128, pad_id) if oos_items else None
     intent_rows = [i for i, e in enumerate(validation_items) if e.intent != IGNORE]

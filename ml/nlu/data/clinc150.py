@@ -26,3 +26,12 @@ def load(source: SourceConfig, rng: random.Random, validation_fraction: float) -
         validation=tuple(_examples(raw["val"] + raw["oos_val"])),
         test=tuple(_examples(raw["test"] + raw["oos_test"])),
     )
+
+
+GENERIC_OOS = Path(__file__).resolve().parent / "generic_oos" / "queries.txt"
+
+
+def generic_oos_queries() -> list[str]:
+    """CLINC150's 200 training and validation out-of-scope queries, shipped in the repo: the
+    negatives a workspace without out-of-scope examples fits its threshold against."""
+    return [line for line in GENERIC_OOS.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -1,6 +1,7 @@
 """A workspace's intents and examples train its model through the API and the Celery task;
 training data never holds a planted card or ID number."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,9 @@ def test_training_run_trains_records_and_activates(
     assert (run.examples, run.intents) == (30, 3)
     assert 0.0 <= run.metrics["validation"]["intent_accuracy"] <= 1.0
     assert Path(run.artifact_path, "manifest.json").is_file()
+    # No out-of-scope examples of its own: the threshold was fitted against the general ones.
+    oos = json.loads(Path(run.artifact_path, "oos.json").read_text())
+    assert oos["platt"] is not None
     model = model_for(workspace=workspace_a)
     assert model is not None
     [result] = model.predict(["where is my new card"])
