@@ -58,7 +58,7 @@ demo: venv
 	@# The demo bank and shop bots: intents, knowledge, flows and two NLU models (first run only).
 	$(PY) manage.py demo_bots
 	@echo "Serving on http://$(HOST):$(PORT)/  (demo shop: http://$(HOST):$(PORT)/demo/, bank: http://$(HOST):$(PORT)/demo/demo-bank/)"
-	DIALOGUE_REPLIER=apps.dialogue.engine.EngineReplier $(VENV)/bin/daphne -b $(HOST) -p $(PORT) cs_platform.asgi:application
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) cs_platform.asgi:application
 
 test: venv vllm-venv lint test-embedded test-services
 

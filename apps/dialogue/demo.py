@@ -21,7 +21,9 @@ from apps.knowledge.models import Article
 from apps.knowledge.services.articles import article_create
 from apps.nlu.models import TrainingExample, TrainingRun
 from apps.nlu.services import training_examples_import, training_run_execute
+from apps.safety.models import SafetyPolicy
 from ml.dialogue.flows import FlowSpec
+from ml.safety.contracts import ENTITIES
 
 DATA = Path(__file__).resolve().parent / "demo_data"
 BITEXT_CSV = (
@@ -77,6 +79,12 @@ def _workspace(spec: dict[str, Any], admin: User, origins: list[str]) -> Workspa
 @transaction.atomic
 def _configure(workspace: Workspace, spec: dict[str, Any]) -> None:
     DialogueSettings.objects.update_or_create(workspace=workspace, defaults=spec["settings"])
+    kept = set(spec.get("safety", {}).get("keep_entities", ()))
+    if kept:
+        # Identifiers a flow needs and that don't identify a person stay in the text.
+        policy, _ = SafetyPolicy.objects.get_or_create(workspace=workspace)
+        policy.redact_entities = [e for e in ENTITIES if e not in kept]
+        policy.save(update_fields=["redact_entities"])
     for flow in spec["flows"]:
         FlowSpec.from_json({"name": flow["name"], "intent": flow["intent"], **flow["spec"]})
         Flow.objects.update_or_create(

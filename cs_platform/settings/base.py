@@ -252,10 +252,9 @@ CHAT_RATE_EVENTS_PER_SOCKET = env.str("CHAT_RATE_EVENTS_PER_SOCKET", default="12
 WIDGET_RATE_TOKENS_PER_IP = env.str("WIDGET_RATE_TOKENS_PER_IP", default="30/60")
 # A socket with no event from its client for this long is closed (4408).
 CHAT_IDLE_TIMEOUT_SECONDS = env.int("CHAT_IDLE_TIMEOUT_SECONDS", default=30 * 60)
-# What answers a customer turn until the dialogue engine takes over (import path of a class).
-DIALOGUE_REPLIER = env.str(
-    "DIALOGUE_REPLIER", default="apps.dialogue.replies.AcknowledgementReplier"
-)
+# What answers a customer turn (import path of a class): the dialogue engine. A workspace with no
+# trained NLU model yet gets answers from its knowledge base.
+DIALOGUE_REPLIER = env.str("DIALOGUE_REPLIER", default="apps.dialogue.engine.EngineReplier")
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -125,11 +125,14 @@ def _fill_from_text(spec: FlowSpec, state: DialogueState, text: str) -> Dialogue
 
 
 def flow_step(spec: FlowSpec, state: DialogueState, text: str) -> FlowStep:
-    if CANCEL.search(text):
+    pending = state.pending_question or ""
+    # "Cancel" stops a flow that is under way; the message that starts one ("I need to cancel a
+    # transfer") is not a cancellation.
+    under_way = pending.startswith((f"slot:{spec.name}:", f"confirm:{spec.name}"))
+    if under_way and CANCEL.search(text):
         cleared = {k: v for k, v in state.slots.items() if k not in {s.name for s in spec.slots}}
         done = replace(state, slots=cleared, pending_question=None, active_intent=None)
         return FlowStep("cancelled", "OK, I've cancelled that.", done)
-    pending = state.pending_question or ""
     if pending == f"confirm:{spec.name}":
         if is_yes(text) and not is_no(text):
             values = {s.name: state.slots[s.name].value for s in spec.slots}

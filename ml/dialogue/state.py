@@ -14,6 +14,7 @@ turn). ``state_update`` is a pure function: (state, this turn's NLU result, what
    to a confirmation question rejects the pending confirmation.
 """
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,7 +29,7 @@ _DONTCARE_ANY = re.compile(
     r"\b(?:don'?t|do not|doesn'?t|does not)\s+(?:really\s+)?(?:care|mind|matter)\b"
     r"|\bno\s+(?:particular\s+|real\s+|specific\s+)?preference\b|\bnot\s+(?:important|picky)\b"
     r"|\bwhichever\b|\bwhatever\b|\bany\s+(?:is|will be)\s+(?:fine|ok|okay)\b"
-    r"|\bdoesn'?t\s+matter\b",
+    r"|\bdoesn'?t\s+matter\b|\bdon'?t\s+have\s+(?:a|any)\b|\bno\s+(?:issue|problem)s?\s+with\b",
     re.IGNORECASE,
 )
 _CORRECTION = re.compile(
@@ -116,22 +117,39 @@ class DialogueState:
 
 @dataclass(frozen=True)
 class SlotVocabulary:
-    """How a workspace names a slot's values: canonical value -> the ways customers say it, and
-    the words that mention the slot itself ("area", "part of town")."""
+    """How a workspace names a slot's values: canonical value -> the ways customers say it, the
+    words that mention the slot itself ("area", "part of town"), and phrases that mean any value
+    will do ("anywhere"). A slot with values is closed: only those values are accepted."""
 
     values: Mapping[str, Sequence[str]] = field(default_factory=dict)
     mentions: Sequence[str] = ()
+    dontcare: Sequence[str] = ()
+
+    def _forms(self) -> list[tuple[str, str]]:
+        return [
+            (form.lower(), value)
+            for value, forms in self.values.items()
+            for form in (value, *forms)
+        ]
+
+    def find_all(self, text: str) -> list[tuple[str, int, int]]:
+        """Every value the text names, as (value, start, end), longest surface forms first
+        where two overlap, in the order they appear."""
+        lowered = text.lower()
+        found: list[tuple[str, int, int]] = []
+        for form, value in sorted(self._forms(), key=lambda fv: -len(fv[0])):
+            for match in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", lowered):
+                if all(match.end() <= s or match.start() >= e for _, s, e in found):
+                    found.append((value, match.start(), match.end()))
+        return sorted(found, key=lambda f: f[1])
 
     def find(self, text: str) -> tuple[str, int] | None:
         """A value the text names (the longest surface form wins), with its position."""
-        lowered = text.lower()
-        best: tuple[str, int, int] | None = None
-        for value, forms in self.values.items():
-            for form in (value, *forms):
-                match = re.search(rf"(?<![\w-]){re.escape(form.lower())}(?![\w-])", lowered)
-                if match and (best is None or len(form) > best[2]):
-                    best = (value, match.start(), len(form))
-        return (best[0], best[1]) if best else None
+        found = self.find_all(text)
+        if not found:
+            return None
+        best = max(found, key=lambda f: f[2] - f[1])
+        return best[0], best[1]
 
     def canonical(self, surface: str) -> str:
         text = surface.lower().strip(" .,!?;:'\"")
@@ -139,6 +157,57 @@ class SlotVocabulary:
             if text == value.lower() or text in (f.lower() for f in forms):
                 return value
         return text
+
+    def resolve(self, surface: str, text: str = "", start: int = -1, end: int = -1) -> str | None:
+        """The value a tagged span means. An open slot takes the span as it is; a closed one maps
+        it to a known value (its synonyms, the whole words around a partial span, words like
+        "priced" left out, a near spelling) or refuses it (None)."""
+        if not self.values:
+            return surface.strip() or None
+        candidates = [surface]
+        if text and 0 <= start < end <= len(text):
+            # The tagger may cut a word ("nesian" of "polynesian"): take the whole words.
+            while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "-"):
+                start -= 1
+            while end < len(text) and (text[end].isalnum() or text[end] == "-"):
+                end += 1
+            candidates.append(text[start:end])
+        known = {form for form, _ in self._forms()}
+        for candidate in candidates:
+            words = re.sub(_FILLER, " ", candidate.lower()).split()
+            for option in (candidate, " ".join(words)):
+                value = self.canonical(option)
+                if value.lower() in known:
+                    return self.canonical(value)
+            close = difflib.get_close_matches(" ".join(words), known, n=1, cutoff=0.85)
+            if close:
+                return self.canonical(close[0])
+        return None
+
+
+# Words a tagged span may carry that don't change its value ("moderate priced", "thai food").
+_FILLER = re.compile(
+    r"\b(?:priced|price|prices|pricing|range|food|foods|cuisine|restaurant|restaurants|place|"
+    r"places|type|kind|style|side|part|area|of|town)\b",
+    re.IGNORECASE,
+)
+# "X, if not Y": the first choice counts; "not X but Y" / "X, actually Y": the last.
+_FALLBACK = re.compile(
+    r"\b(?:if\s+not|if\s+(?:there\s+)?(?:is|are)\s*n[o']t|if\s+none|if\s+that'?s\s+not|"
+    r"otherwise|or\s+maybe|or\s+else|failing\s+that|if\s+(?:there\s+)?(?:isn'?t|aren'?t))\b",
+    re.IGNORECASE,
+)
+# Asking about a value is not asking for it: "is it cheap?", "how expensive is Graffiti?"
+_ASKS_ABOUT = re.compile(
+    r"^\s*(?:and\s+)?(?:is\s+(?:it|that|this|the\s+\w+)|are\s+(?:they|those|these))\b[^.?!]*\?"
+    r"|\bhow\s+(?:expensive|cheap|pricey|much)\b|\bwhat\s+(?:price|area|part|kind|type)\b",
+    re.IGNORECASE,
+)
+_HOW_ABOUT = re.compile(r"\b(?:how|what)\s+about\b", re.IGNORECASE)
+_BARE_NO = re.compile(
+    r"^\s*(?:no|nope|nah|none|not really|no thanks?|no,? thank you|no preference)\s*[.!]*\s*$",
+    re.IGNORECASE,
+)
 
 
 def is_yes(text: str) -> bool:
@@ -164,14 +233,82 @@ def _dontcare_slots(
     lowered = text.lower()
     slots = []
     for slot, vocabulary in vocabularies.items():
-        for mention in vocabulary.mentions:
-            if re.search(rf"\bany\s+(?:\w+\s+)?{re.escape(mention.lower())}\b", lowered):
-                slots.append(slot)
-                break
+        mentions = "|".join(re.escape(m.lower()) for m in vocabulary.mentions)
+        said_any = mentions and re.search(
+            rf"\b(?:any\s+(?:\w+\s+)?|no\s+(?:particular\s+|specific\s+|certain\s+|real\s+)?)"
+            rf"(?:{mentions})\b",
+            lowered,
+        )
+        phrases = any(
+            re.search(rf"(?<!\w){re.escape(p.lower())}(?!\w)", lowered) for p in vocabulary.dontcare
+        )
+        if said_any or phrases:
+            slots.append(slot)
     if _DONTCARE_ANY.search(text):
         named = _mentioned(text, vocabularies)
         slots += named or [s for s in asked if s in vocabularies]
+    if _BARE_NO.search(text):  # "Any particular area?" "No."
+        slots += [s for s in asked if s in vocabularies]
     return list(dict.fromkeys(slots))
+
+
+def _informed(nlu: NluResult, vocabularies: Mapping[str, SlotVocabulary]) -> dict[str, SlotValue]:
+    """The values this message gives, one per slot: from the tagger's spans (mapped to the
+    workspace's values) and from the dictionary (what the tagger missed). Where a message names
+    two values for a slot, "X, if not Y" keeps X, a correction keeps the last, otherwise the
+    tagger's choice (then the longest form) wins."""
+    text = nlu.text
+    confidence = round(nlu.confidence, 4) if nlu.intents else 1.0
+    options: dict[str, list[tuple[str, int, int, float, bool]]] = {}
+    for span in nlu.slots:
+        vocabulary = vocabularies.get(span.slot)
+        value = (
+            vocabulary.resolve(span.value, text, span.start, span.end)
+            if vocabulary
+            else span.value.strip() or None
+        )
+        if value:
+            options.setdefault(span.slot, []).append(
+                (value, span.start, span.end, confidence, True)
+            )
+    found = [
+        (slot, value, start, end)
+        for slot, vocabulary in vocabularies.items()
+        for value, start, end in vocabulary.find_all(text)
+    ]
+    for slot, value, start, end in found:
+        inside_longer = any(
+            other != slot and s <= start and end <= e and e - s > end - start
+            for other, _, s, e in found
+        )
+        if not inside_longer:  # "north" inside "north american" is not an area
+            options.setdefault(slot, []).append((value, start, end, 1.0, False))
+    fallback, last = _FALLBACK.search(text), _CORRECTION.search(text) or _HOW_ABOUT.search(text)
+    informed = {}
+    for slot, candidates in options.items():
+        # A tagged word inside a longer dictionary phrase ("not too expensive") defers to it.
+        ordered = sorted(
+            (
+                c
+                for c in candidates
+                if not (
+                    c[4]
+                    and any(s <= c[1] and c[2] <= e and e - s > c[2] - c[1] for _, _, s, e in found)
+                )
+            ),
+            key=lambda c: c[1],
+        )
+        if not ordered:
+            continue
+        if len({c[0] for c in ordered}) == 1 or fallback:
+            chosen = ordered[0]
+        elif last:
+            chosen = ordered[-1]
+        else:
+            tagged = [c for c in ordered if c[4]]
+            chosen = tagged[-1] if tagged else max(ordered, key=lambda c: c[2] - c[1])
+        informed[slot] = SlotValue(value=chosen[0], confidence=chosen[3], turn=0)
+    return informed
 
 
 def state_update(
@@ -180,42 +317,28 @@ def state_update(
     *,
     vocabularies: Mapping[str, SlotVocabulary] | None = None,
     asked: Sequence[str] = (),
+    offered: Mapping[str, str] | None = None,
     low_confidence: float = 0.5,
 ) -> DialogueState:
-    """The state after one customer turn. ``asked``: the slots the bot's last message asked for."""
+    """The state after one customer turn. ``asked``: the slots the bot's last message asked for;
+    ``offered``: the values it proposed ("Nandos serves Portuguese food"), which the customer
+    takes unless they turn them down or name another value."""
     vocabularies = vocabularies or {}
     turn = state.turn + 1
     slots = dict(state.slots)
-    correction = bool(_CORRECTION.search(nlu.text))
-    for span in nlu.slots:
-        vocabulary = vocabularies.get(span.slot)
-        value = vocabulary.canonical(span.value) if vocabulary else span.value.strip()
-        if not value:
-            continue
-        confidence = nlu.confidence if nlu.intents else 1.0
-        old = slots.get(span.slot)
-        slots[span.slot] = SlotValue(
-            value=value,
-            confidence=round(confidence, 4),
-            turn=turn,
-            confirmed=bool(old and old.value == value and old.confirmed),
+    text = nlu.text
+    correction = bool(_CORRECTION.search(text))
+    informed = {} if _ASKS_ABOUT.search(text) else _informed(nlu, vocabularies)
+    for slot, value in (offered or {}).items():
+        if slot not in informed and slot not in slots and not is_no(text):
+            informed[slot] = SlotValue(value=value, confidence=1.0, turn=0)
+    for slot, new in informed.items():
+        old = slots.get(slot)
+        slots[slot] = replace(
+            new, turn=turn, confirmed=bool(old and old.value == new.value and old.confirmed)
         )
-    # The workspace's dictionary catches values the tagger missed ("reasonably priced").
-    tagged = {span.slot for span in nlu.slots}
-    for slot, vocabulary in vocabularies.items():
-        if slot in tagged or not vocabulary.values:
-            continue
-        found = vocabulary.find(nlu.text)
-        if found is not None:
-            old = slots.get(slot)
-            slots[slot] = SlotValue(
-                value=found[0],
-                confidence=1.0,
-                turn=turn,
-                confirmed=bool(old and old.value == found[0] and old.confirmed),
-            )
-    for slot in _dontcare_slots(nlu.text, vocabularies, asked):
-        if slot not in {s.slot for s in nlu.slots}:
+    for slot in _dontcare_slots(text, vocabularies, asked):
+        if slot not in informed:
             slots[slot] = SlotValue(value=DONTCARE, confidence=1.0, turn=turn)
     intent = nlu.intent
     history = state.intent_history

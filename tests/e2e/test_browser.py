@@ -95,7 +95,7 @@ def test_customer_chats_hands_off_and_an_agent_answers(
     waiting = agent.locator('[data-testid="agent-queue-item"][data-status="waiting_for_agent"]')
     expect(waiting).to_have_count(1)
     waiting.locator("button").click()
-    expect(agent.get_by_test_id("agent-notes").first).to_contain_text("acknowledge")
+    expect(agent.get_by_test_id("agent-notes").first).to_contain_text("faq")
     agent.get_by_test_id("agent-claim").click()
     expect(page.locator('[data-testid="cs-message"][data-sender="system"]').last).to_contain_text(
         "joined the conversation"

@@ -130,7 +130,7 @@ def test_originals_are_purged_after_retention(workspace_a: Any) -> None:
     [
         ("refuse", "refuse", "bot"),
         ("handoff", "handoff", "waiting_for_agent"),
-        ("flag", "acknowledge", "bot"),
+        ("flag", "faq", "bot"),
     ],
 )
 async def test_injection_policy(

@@ -255,3 +255,94 @@ def test_the_dictionary_catches_values_the_tagger_missed() -> None:
         vocabularies={**VOCABULARIES, "price_range": price},
     )
     assert state.values() == {"food": "thai", "price_range": "moderate"}
+
+
+PRICE = SlotVocabulary(
+    values={"moderate": ("not too expensive", "reasonably priced"), "expensive": (), "cheap": ()},
+    mentions=("price", "price range"),
+    dontcare=("price no object",),
+)
+WOZ = {"area": AREA, "food": FOOD, "price": PRICE}
+
+
+def test_a_closed_slot_maps_partial_or_misspelt_spans_and_refuses_unknown_ones() -> None:
+    assert FOOD.resolve("hinese", "some chinese food", 6, 12) == "chinese"  # a cut word
+    assert PRICE.resolve("moderate priced") == "moderate"
+    assert FOOD.resolve("chinnese") == "chinese"
+    assert FOOD.resolve("anatolia") is None  # a restaurant's name, not a kind of food
+    assert SlotVocabulary().resolve(" Anatolia ") == "Anatolia"  # an open slot takes it as it is
+    state = state_update(
+        DialogueState(), nlu("what about anatolia", slots=(("food", "anatolia"),)), vocabularies=WOZ
+    )
+    assert "food" not in state.values()
+
+
+def test_first_choice_counts_unless_the_customer_corrects_it() -> None:
+    first = state_update(
+        DialogueState(),
+        nlu("thai food, if not then chinese", slots=(("food", "thai"), ("food", "chinese"))),
+        vocabularies=WOZ,
+    )
+    assert first.values()["food"] == "thai"
+    switched = state_update(
+        first,
+        nlu("no thai? okay how about chinese", slots=(("food", "chinese"),)),
+        vocabularies=WOZ,
+    )
+    assert switched.values()["food"] == "chinese"
+
+
+def test_a_dictionary_phrase_beats_the_word_inside_it() -> None:
+    state = state_update(
+        DialogueState(),
+        nlu("somewhere not too expensive", slots=(("price", "expensive"),)),
+        vocabularies=WOZ,
+    )
+    assert state.values() == {"price": "moderate"}
+
+
+def test_asking_about_a_value_does_not_set_it() -> None:
+    state = state_update(
+        DialogueState(),
+        nlu("how expensive is it?", slots=(("price", "expensive"),)),
+        vocabularies=WOZ,
+    )
+    assert "price" not in state.values()
+
+
+def test_no_to_a_slot_question_and_any_value_phrases_mean_dontcare() -> None:
+    state = state_update(DialogueState(), nlu("No."), vocabularies=WOZ, asked=["price"])
+    assert state.values() == {"price": DONTCARE}
+    state = state_update(DialogueState(), nlu("thai, price no object"), vocabularies=WOZ)
+    assert state.values() == {"food": "thai", "price": DONTCARE}
+    state = state_update(DialogueState(), nlu("No particular area please"), vocabularies=WOZ)
+    assert state.values() == {"area": DONTCARE}
+
+
+def test_a_value_the_bot_offered_is_taken_unless_turned_down() -> None:
+    taken = state_update(
+        DialogueState(),
+        nlu("sounds good, what's the address?"),
+        vocabularies=WOZ,
+        offered={"food": "thai"},
+    )
+    assert taken.values() == {"food": "thai"}
+    refused = state_update(
+        DialogueState(), nlu("no, something else"), vocabularies=WOZ, offered={"food": "thai"}
+    )
+    assert refused.values() == {}
+
+
+def test_the_message_that_starts_a_flow_is_not_a_cancellation() -> None:
+    spec = FlowSpec.from_json(
+        {
+            "name": "cancel_transfer",
+            "intent": "cancel_transfer",
+            "slots": [{"name": "ref", "prompt": "Which transfer?", "pattern": r"\bTR-\d{4,8}\b"}],
+            "confirm": "Cancel {ref}?",
+        }
+    )
+    step = flow_step(spec, DialogueState(), "I need to cancel a transfer")
+    assert (step.kind, step.message) == ("ask", "Which transfer?")
+    step = flow_step(spec, step.state, "cancel it, never mind")
+    assert step.kind == "cancelled"
