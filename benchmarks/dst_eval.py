@@ -40,7 +40,24 @@ MENTIONS = {
         "side",
         "part",
     ),
-    "price_range": ("price", "price range", "pricerange", "cost", "budget", "prices"),
+    "price_range": ("price", "price range", "pricerange", "cost", "budget", "prices", "range"),
+}
+# Phrases that leave a slot open (the workspace dictionary's "any value" entries).
+DONTCARE = {
+    "food": (
+        "surprise me",
+        "any kind",
+        "any type",
+        "any cuisine",
+        "any food",
+        "whatever food",
+        "anything is fine",
+        "anything will do",
+        "anything really",
+        "anything's fine",
+    ),
+    "area": ("anywhere", "any where", "any part", "doesn't matter where", "wherever"),
+    "price_range": ("price no object", "price is no object", "any price", "money is no object"),
 }
 
 
@@ -50,6 +67,7 @@ def vocabularies(folder: Path) -> dict[str, SlotVocabulary]:
         woz2.SLOT_NAMES[slot]: SlotVocabulary(
             values={value: woz2.SURFACE_FORMS.get(value, ()) for value in values},
             mentions=MENTIONS[woz2.SLOT_NAMES[slot]],
+            dontcare=DONTCARE[woz2.SLOT_NAMES[slot]],
         )
         for slot, values in ontology.items()
     }
@@ -78,6 +96,12 @@ def main() -> None:
         default="test",
         help="tune on validation; report test",
     )
+    parser.add_argument(
+        "--offered",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the values the system proposed (system_acts) count as offered to the customer",
+    )
     parser.add_argument("--output", default="dst")
     args = parser.parse_args()
     folder = datasets_dir() / "woz2"
@@ -101,7 +125,18 @@ def main() -> None:
                 for a in turn["system_acts"]
                 if isinstance(a, str) and a in woz2.SLOT_NAMES
             ]
-            state = state_update(state, nlu, vocabularies=slot_vocabularies, asked=asked)
+            offered = {
+                woz2.SLOT_NAMES[a[0]]: finder.normalize(a[0], a[1])
+                for a in turn["system_acts"]
+                if isinstance(a, list) and len(a) == 2 and a[0] in woz2.SLOT_NAMES
+            }
+            state = state_update(
+                state,
+                nlu,
+                vocabularies=slot_vocabularies,
+                asked=asked,
+                offered=offered if args.offered else None,
+            )
             predicted = state.values()
             gold = gold_state(turn, finder)
             turns_total += 1
