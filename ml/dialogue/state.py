@@ -200,12 +200,13 @@ _FALLBACK = re.compile(
 # Asking about a value is not asking for it: "is it cheap?", "how expensive is Graffiti?"
 _ASKS_ABOUT = re.compile(
     r"^\s*(?:and\s+)?(?:is\s+(?:it|that|this|the\s+\w+)|are\s+(?:they|those|these))\b[^.?!]*\?"
-    r"|\bhow\s+(?:expensive|cheap|pricey|much)\b|\bwhat\s+(?:price|area|part|kind|type)\b",
+    r"|\bhow\s+(?:expensive|cheap|pricey|much)\b",
     re.IGNORECASE,
 )
+_SOMETHING_ELSE = re.compile(r"\b(?:else|other|another|different)\b", re.IGNORECASE)
 _HOW_ABOUT = re.compile(r"\b(?:how|what)\s+about\b", re.IGNORECASE)
 _BARE_NO = re.compile(
-    r"^\s*(?:no|nope|nah|none|not really|no thanks?|no,? thank you|no preference)\s*[.!]*\s*$",
+    r"^\s*(?:no|nope|nah|none|not really|no preference)\s*(?:[.!]+\s*\S|[.!]*\s*$)",
     re.IGNORECASE,
 )
 
@@ -322,7 +323,8 @@ def state_update(
 ) -> DialogueState:
     """The state after one customer turn. ``asked``: the slots the bot's last message asked for;
     ``offered``: the values it proposed ("Nandos serves Portuguese food"), which the customer
-    takes unless they turn them down or name another value."""
+    takes, even over an earlier value, unless they turn them down ("no", "something else") or
+    name another value."""
     vocabularies = vocabularies or {}
     turn = state.turn + 1
     slots = dict(state.slots)
@@ -330,7 +332,7 @@ def state_update(
     correction = bool(_CORRECTION.search(text))
     informed = {} if _ASKS_ABOUT.search(text) else _informed(nlu, vocabularies)
     for slot, value in (offered or {}).items():
-        if slot not in informed and slot not in slots and not is_no(text):
+        if slot not in informed and not is_no(text) and not _SOMETHING_ELSE.search(text):
             informed[slot] = SlotValue(value=value, confidence=1.0, turn=0)
     for slot, new in informed.items():
         old = slots.get(slot)

@@ -5,8 +5,9 @@ The score is a distance (higher means further from anything the workspace was tr
   examples (Sun et al., 2022, "Out-of-distribution detection with deep nearest neighbors");
 - ``msp``: 1 - the largest calibrated softmax probability;
 - ``energy``: -T * logsumexp(logits / T) (Liu et al., 2020).
-The threshold maximises in-scope recall + out-of-scope recall on validation (Youden's J) when
-validation has out-of-scope examples; otherwise it keeps ``inscope_keep`` of the in-scope ones.
+The threshold maximises in-scope recall + out-of-scope recall on validation (Youden's J), in the
+middle of the gap where J is best, when validation has out-of-scope examples; otherwise it
+keeps ``inscope_keep`` of the in-scope ones.
 ``calibrated()`` maps a score to [0, 1]: a logistic fit when out-of-scope examples exist,
 else the share of in-scope validation examples that score lower.
 """
@@ -80,12 +81,18 @@ class OosDetector:
             index = max(0, int(np.floor(len(ordered) * (1.0 - target_recall))) - 1)
             self.threshold = float(ordered[index]) if index < len(ordered) else float(ordered[-1])
         else:
-            best, best_j = float(candidates[0]), -1.0
-            for threshold in candidates:
-                j = float((inscope <= threshold).mean() + (oos > threshold).mean())
-                if j > best_j:
-                    best, best_j = float(threshold), j
-            self.threshold = best
+            scores = [float((inscope <= t).mean() + (oos > t).mean()) for t in candidates]
+            best = int(np.argmax(scores))
+            # Every threshold from this candidate up to the next one scores the same: take the
+            # middle of that gap (the widest margin), not its edge. With in-scope examples that
+            # are near-copies of the training set the edge sits right on them, and ordinary
+            # rephrasings fall outside.
+            upper = (
+                float(candidates[best + 1])
+                if best + 1 < len(candidates)
+                else float(candidates[best])
+            )
+            self.threshold = (float(candidates[best]) + upper) / 2
         from sklearn.linear_model import LogisticRegression
 
         x = np.concatenate([inscope, oos]).reshape(-1, 1)

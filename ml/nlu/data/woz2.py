@@ -41,6 +41,7 @@ SURFACE_FORMS: dict[str, tuple[str, ...]] = {
         "reasonable priced",
         "reasonably",
         "not too expensive",
+        "not too cheap",
         "not too pricey",
         "mid price",
         "mid-price",

@@ -313,6 +313,12 @@ def test_asking_about_a_value_does_not_set_it() -> None:
 def test_no_to_a_slot_question_and_any_value_phrases_mean_dontcare() -> None:
     state = state_update(DialogueState(), nlu("No."), vocabularies=WOZ, asked=["price"])
     assert state.values() == {"price": DONTCARE}
+    state = state_update(
+        DialogueState(), nlu("No. What is the address?"), vocabularies=WOZ, asked=["price"]
+    )
+    assert state.values() == {"price": DONTCARE}
+    state = state_update(DialogueState(), nlu("Not tonight"), vocabularies=WOZ, asked=["price"])
+    assert state.values() == {}
     state = state_update(DialogueState(), nlu("thai, price no object"), vocabularies=WOZ)
     assert state.values() == {"food": "thai", "price": DONTCARE}
     state = state_update(DialogueState(), nlu("No particular area please"), vocabularies=WOZ)
@@ -331,6 +337,18 @@ def test_a_value_the_bot_offered_is_taken_unless_turned_down() -> None:
         DialogueState(), nlu("no, something else"), vocabularies=WOZ, offered={"food": "thai"}
     )
     assert refused.values() == {}
+    # Asked for chinese, offered thai instead, and took it.
+    switched = state_update(
+        state_update(DialogueState(), nlu("chinese food please"), vocabularies=WOZ),
+        nlu("ok, can I have their number?"),
+        vocabularies=WOZ,
+        offered={"food": "thai"},
+    )
+    assert switched.values() == {"food": "thai"}
+    kept = state_update(
+        switched, nlu("is there any other place?"), vocabularies=WOZ, offered={"food": "chinese"}
+    )
+    assert kept.values() == {"food": "thai"}
 
 
 def test_the_message_that_starts_a_flow_is_not_a_cancellation() -> None:
