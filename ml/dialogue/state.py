@@ -18,7 +18,7 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from ml.nlu.contracts import NluResult
 
@@ -143,14 +143,6 @@ class SlotVocabulary:
                     found.append((value, match.start(), match.end()))
         return sorted(found, key=lambda f: f[1])
 
-    def find(self, text: str) -> tuple[str, int] | None:
-        """A value the text names (the longest surface form wins), with its position."""
-        found = self.find_all(text)
-        if not found:
-            return None
-        best = max(found, key=lambda f: f[2] - f[1])
-        return best[0], best[1]
-
     def canonical(self, surface: str) -> str:
         text = surface.lower().strip(" .,!?;:'\"")
         for value, forms in self.values.items():
@@ -172,13 +164,13 @@ class SlotVocabulary:
             while end < len(text) and (text[end].isalnum() or text[end] == "-"):
                 end += 1
             candidates.append(text[start:end])
-        known = {form for form, _ in self._forms()}
+        known = [form for form, _ in self._forms()]
         for candidate in candidates:
             words = re.sub(_FILLER, " ", candidate.lower()).split()
             for option in (candidate, " ".join(words)):
                 value = self.canonical(option)
-                if value.lower() in known:
-                    return self.canonical(value)
+                if value in self.values:
+                    return value
             close = difflib.get_close_matches(" ".join(words), known, n=1, cutoff=0.85)
             if close:
                 return self.canonical(close[0])
@@ -253,6 +245,16 @@ def _dontcare_slots(
     return list(dict.fromkeys(slots))
 
 
+class _Option(NamedTuple):
+    """One value a message may give for a slot, and where."""
+
+    value: str
+    start: int
+    end: int
+    confidence: float
+    tagged: bool  # from the tagger (else from the dictionary)
+
+
 def _informed(nlu: NluResult, vocabularies: Mapping[str, SlotVocabulary]) -> dict[str, SlotValue]:
     """The values this message gives, one per slot: from the tagger's spans (mapped to the
     workspace's values) and from the dictionary (what the tagger missed). Where a message names
@@ -260,7 +262,7 @@ def _informed(nlu: NluResult, vocabularies: Mapping[str, SlotVocabulary]) -> dic
     tagger's choice (then the longest form) wins."""
     text = nlu.text
     confidence = round(nlu.confidence, 4) if nlu.intents else 1.0
-    options: dict[str, list[tuple[str, int, int, float, bool]]] = {}
+    options: dict[str, list[_Option]] = {}
     for span in nlu.slots:
         vocabulary = vocabularies.get(span.slot)
         value = (
@@ -270,7 +272,7 @@ def _informed(nlu: NluResult, vocabularies: Mapping[str, SlotVocabulary]) -> dic
         )
         if value:
             options.setdefault(span.slot, []).append(
-                (value, span.start, span.end, confidence, True)
+                _Option(value, span.start, span.end, confidence, tagged=True)
             )
     found = [
         (slot, value, start, end)
@@ -283,7 +285,7 @@ def _informed(nlu: NluResult, vocabularies: Mapping[str, SlotVocabulary]) -> dic
             for other, _, s, e in found
         )
         if not inside_longer:  # "north" inside "north american" is not an area
-            options.setdefault(slot, []).append((value, start, end, 1.0, False))
+            options.setdefault(slot, []).append(_Option(value, start, end, 1.0, tagged=False))
     fallback, last = _FALLBACK.search(text), _CORRECTION.search(text) or _HOW_ABOUT.search(text)
     informed = {}
     for slot, candidates in options.items():
@@ -293,22 +295,25 @@ def _informed(nlu: NluResult, vocabularies: Mapping[str, SlotVocabulary]) -> dic
                 c
                 for c in candidates
                 if not (
-                    c[4]
-                    and any(s <= c[1] and c[2] <= e and e - s > c[2] - c[1] for _, _, s, e in found)
+                    c.tagged
+                    and any(
+                        s <= c.start and c.end <= e and e - s > c.end - c.start
+                        for _, _, s, e in found
+                    )
                 )
             ),
-            key=lambda c: c[1],
+            key=lambda c: c.start,
         )
         if not ordered:
             continue
-        if len({c[0] for c in ordered}) == 1 or fallback:
+        if len({c.value for c in ordered}) == 1 or fallback:
             chosen = ordered[0]
         elif last:
             chosen = ordered[-1]
         else:
-            tagged = [c for c in ordered if c[4]]
-            chosen = tagged[-1] if tagged else max(ordered, key=lambda c: c[2] - c[1])
-        informed[slot] = SlotValue(value=chosen[0], confidence=chosen[3], turn=0)
+            tagged = [c for c in ordered if c.tagged]
+            chosen = tagged[-1] if tagged else max(ordered, key=lambda c: c.end - c.start)
+        informed[slot] = SlotValue(value=chosen.value, confidence=chosen.confidence, turn=0)
     return informed
 
 
