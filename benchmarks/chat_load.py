@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ import psycopg
 import redis
 import websockets
 
-from benchmarks.common import machine, percentile
+from benchmarks.common import free_port, machine, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -51,12 +50,6 @@ class SessionResult:
     first_chunk_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     history_ids: list[int] = field(default_factory=list)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _fresh_database() -> str:
@@ -202,7 +195,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     database_url = _fresh_database()
     redis.Redis.from_url(REDIS_URL).flushdb()
     env = _server_env(database_url)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     manage = [sys.executable, "manage.py"]
     subprocess.run(

@@ -1,7 +1,8 @@
-"""What every benchmark shares: the machine description and percentiles."""
+"""What every benchmark shares: the machine description, percentiles and a free loopback port."""
 
 import os
 import platform
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -22,3 +23,10 @@ def percentile(values: list[float], q: float, digits: int = 2) -> float:
     """The q-quantile by the nearest-rank method; 0.0 for no values."""
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], digits) if ordered else 0.0
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at 127.0.0.1 (for a server a benchmark starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from typing import Any
 import websockets
 from websockets.typing import Origin
 
-from benchmarks.common import machine, percentile
+from benchmarks.common import free_port, machine, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -52,12 +51,6 @@ ORIGIN = "http://127.0.0.1:8000"  # one of the demo workspaces' allowed origins
 PASSWORD = "bench-conversations-password"  # noqa: S105 (the throwaway demo agent)
 STAGES = ("safety_in", "load", "nlu", "state", "policy", "handler", "first_chunk", "total")
 WAIT_S = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -129,7 +122,7 @@ def _http(
 
 class Server:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
