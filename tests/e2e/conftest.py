@@ -39,6 +39,14 @@ class Server:
     def database(self) -> Path:
         return self.var_dir / "db.sqlite3"
 
+    def sign_in(self, page: Any, username: str, next_path: str, lands_on: str) -> None:
+        """Signs a demo user in through the login page and waits for where it leads."""
+        page.goto(f"{self.url}/accounts/login/?next={next_path}")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{self.url}{lands_on}")
+
 
 def _free_port() -> int:
     with socket.socket() as probe:

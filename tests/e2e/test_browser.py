@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import PASSWORD, Server
+from tests.e2e.conftest import Server
 
 BOT = '[data-testid="cs-message"][data-sender="bot"]'
 
@@ -88,11 +88,7 @@ def test_customer_chats_hands_off_and_an_agent_answers(
 
     agent_context = browser.new_context(viewport={"width": 1280, "height": 860})
     agent = agent_context.new_page()
-    agent.goto(f"{server.url}/accounts/login/?next=/console/")
-    agent.fill("#id_username", "agent")
-    agent.fill("#id_password", PASSWORD)
-    agent.get_by_role("button", name="Sign in").click()
-    agent.wait_for_url(f"{server.url}/console/demo/")
+    server.sign_in(agent, "agent", "/console/", lands_on="/console/demo/")
     waiting = agent.locator('[data-testid="agent-queue-item"][data-status="waiting_for_agent"]')
     expect(waiting).to_have_count(1)
     waiting.locator("button").click()

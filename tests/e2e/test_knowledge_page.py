@@ -6,7 +6,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD, Server
+from tests.e2e.conftest import Server
 
 
 def test_operator_publishes_tests_uploads_and_curates(
@@ -14,11 +14,7 @@ def test_operator_publishes_tests_uploads_and_curates(
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(f"{server.url}/accounts/login/?next=/knowledge/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server.url}/knowledge/demo/")
+    server.sign_in(page, "admin", "/knowledge/", lands_on="/knowledge/demo/")
 
     page.click("#article-new")
     page.fill("#article-form [name=title]", "How long does a refund take?")
