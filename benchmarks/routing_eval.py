@@ -12,10 +12,12 @@ with its demo settings and flows (``apps/dialogue/demo_data/*.json``):
 - explicit requests for a person (``benchmarks/data/routing/handoff_requests.txt``) -> ``handoff``.
 
 The out-of-scope threshold is recalibrated on validation data first: the model's own held-out
-in-scope examples against CLINC150 ``oos_val`` (never the test queries). Writes
-``benchmarks/results/routing.json`` with the confusion between routes.
+in-scope examples against CLINC150 ``oos_val`` (never the test queries), by the rule the product
+uses for workspaces (``--rule even_odds``, see ``ml/nlu/oos.py``) or by Youden's J (``--rule
+youden``). Writes ``benchmarks/results/<--output>.json`` with the confusion between routes.
 """
 
+import argparse
 import json
 import sys
 from collections import Counter
@@ -69,11 +71,13 @@ def model_for(run: str, runtime: NluRuntime) -> tuple[NluModel, Path]:
     return runtime.load(run, directory), directory
 
 
-def evaluate(name: str, run: str, runtime: NluRuntime, oos: dict[str, list[str]]) -> dict[str, Any]:
+def evaluate(
+    name: str, run: str, runtime: NluRuntime, oos: dict[str, list[str]], rule: str
+) -> dict[str, Any]:
     config = routing_config(name)
     model, directory = model_for(run, runtime)
     validation = [e.text for e in split_of(directory, "validation") if e.intent]
-    threshold = model.oos_refit(validation, oos["val"])
+    threshold = model.oos_refit(validation, oos["val"], rule=rule)
     cases: list[tuple[str, str]] = [
         (e.text, expected_route(e.intent or "", config))
         for e in split_of(directory, "test")
@@ -111,16 +115,24 @@ def evaluate(name: str, run: str, runtime: NluRuntime, oos: dict[str, list[str]]
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rule", choices=("even_odds", "youden"), default="even_odds")
+    parser.add_argument("--output", default="routing")
+    args = parser.parse_args()
     raw = json.loads((datasets_dir() / "clinc150" / "data_full.json").read_text())
     oos = {"val": [t for t, _ in raw["oos_val"]], "test": [t for t, _ in raw["oos_test"]]}
     runtime = NluRuntime()
     parts = {
-        "bank": evaluate("bank", "banking77", runtime, oos),
-        "shop": evaluate("retail", "bitext", runtime, oos),
+        "bank": evaluate("bank", "banking77", runtime, oos, args.rule),
+        "shop": evaluate("retail", "bitext", runtime, oos, args.rule),
     }
     total = sum(p["cases"] for p in parts.values())
     right = sum(p["accuracy"] * p["cases"] for p in parts.values())
-    metrics: dict[str, Any] = {"route_accuracy": round(right / total, 4), "route_cases": total}
+    metrics: dict[str, Any] = {
+        "route_accuracy": round(right / total, 4),
+        "route_cases": total,
+        "oos_rule": args.rule,
+    }
     for name, part in parts.items():
         metrics[f"route_{name}_accuracy"] = round(part["accuracy"], 4)
         for route, recall in part["recall_by_route"].items():
@@ -137,7 +149,7 @@ def main() -> None:
         },
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "routing.json").write_text(json.dumps(result, indent=1) + "\n")
+    (RESULTS / f"{args.output}.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
 
 

@@ -66,8 +66,10 @@ class OosConfig:
     k: int = 5
     # Without out-of-scope validation examples the threshold keeps this share of in-scope ones.
     inscope_keep: float = 0.97
-    # With out-of-scope validation examples: catch this share of them (None: Youden's J).
+    # With out-of-scope validation examples: catch this share of them (None: ``rule``).
     target_recall: float | None = None
+    # youden (Youden's J) | even_odds (calibrated out-of-scope probability > 0.5); see oos.py.
+    rule: str = "youden"
     # Without out-of-scope validation examples: fit the threshold against the shipped general
     # out-of-scope queries (ml/nlu/data/generic_oos) instead of keeping ``inscope_keep``.
     generic_negatives: bool = False
@@ -121,6 +123,8 @@ def config_from_dict(raw: dict[str, Any]) -> NluConfig:
     oos = _build(OosConfig, raw.get("oos", {}), "oos")
     if oos.method not in {"knn", "msp", "energy"}:
         raise ValueError("oos.method must be knn, msp or energy")
+    if oos.rule not in {"youden", "even_odds"}:
+        raise ValueError("oos.rule must be youden or even_odds")
     return NluConfig(
         name=str(raw["name"]),
         sources=sources,

@@ -5,9 +5,13 @@ The score is a distance (higher means further from anything the workspace was tr
   examples (Sun et al., 2022, "Out-of-distribution detection with deep nearest neighbors");
 - ``msp``: 1 - the largest calibrated softmax probability;
 - ``energy``: -T * logsumexp(logits / T) (Liu et al., 2020).
-The threshold maximises in-scope recall + out-of-scope recall on validation (Youden's J), in the
-middle of the gap where J is best, when validation has out-of-scope examples; otherwise it
-keeps ``inscope_keep`` of the in-scope ones.
+With out-of-scope validation examples the threshold follows ``rule``: ``youden`` maximises
+in-scope recall + out-of-scope recall (Youden's J), in the middle of the gap where J is best;
+``even_odds`` flags a message once the calibrated out-of-scope probability passes 0.5, which
+suits validation sets whose in-scope rows are near-copies of training rows (templated data):
+their distances are all tiny, J's gap then ends just above them and ordinary rephrasings fall
+outside, while the logistic fit weighs every example. Without out-of-scope examples the
+threshold keeps ``inscope_keep`` of the in-scope ones.
 ``calibrated()`` maps a score to [0, 1]: a logistic fit when out-of-scope examples exist,
 else the share of in-scope validation examples that score lower.
 """
@@ -42,6 +46,7 @@ class OosDetector:
     k: int
     temperature: float
     threshold: float = 0.0
+    rule: str = "youden"  # youden | even_odds
     platt: tuple[float, float] | None = None  # (slope, intercept) on the raw score
     inscope_scores: Floats | None = None  # sorted, for the empirical calibration
     bank: Tensor | None = None  # normalised training embeddings, for knn
@@ -98,7 +103,11 @@ class OosDetector:
         x = np.concatenate([inscope, oos]).reshape(-1, 1)
         y = np.concatenate([np.zeros(len(inscope)), np.ones(len(oos))])
         fit = LogisticRegression(C=100.0).fit(x, y)
-        self.platt = (float(fit.coef_[0][0]), float(fit.intercept_[0]))
+        slope, intercept = float(fit.coef_[0][0]), float(fit.intercept_[0])
+        self.platt = (slope, intercept)
+        if self.rule == "even_odds" and target_recall is None and slope > 0:
+            # sigmoid(slope * raw + intercept) = 0.5 where slope * raw + intercept = 0.
+            self.threshold = -intercept / slope
 
     def is_oos(self, raw: Floats) -> NDArray[np.bool_]:
         return raw > self.threshold
@@ -121,6 +130,7 @@ class OosDetector:
             "k": self.k,
             "temperature": self.temperature,
             "threshold": self.threshold,
+            "rule": self.rule,
             "platt": list(self.platt) if self.platt else None,
             "inscope_scores": [] if self.inscope_scores is None else self.inscope_scores.tolist(),
         }
@@ -133,6 +143,7 @@ class OosDetector:
             k=int(raw["k"]),
             temperature=float(raw["temperature"]),
             threshold=float(raw["threshold"]),
+            rule=str(raw.get("rule", "youden")),
             platt=(float(platt[0]), float(platt[1])) if platt else None,
             inscope_scores=np.asarray(raw["inscope_scores"], dtype=np.float32),
             bank=bank,

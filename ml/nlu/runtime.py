@@ -200,9 +200,16 @@ class NluModel:
         return results
 
     def oos_refit(
-        self, inscope: Sequence[str], outside: Sequence[str], target_recall: float | None = None
+        self,
+        inscope: Sequence[str],
+        outside: Sequence[str],
+        target_recall: float | None = None,
+        rule: str | None = None,
     ) -> float:
-        """Refits the out-of-scope threshold on validation texts; returns the new threshold."""
+        """Refits the out-of-scope threshold on validation texts (by ``rule`` when given, else
+        the model's own); returns the new threshold."""
+        if rule is not None:
+            self.oos.rule = rule
         scores = []
         for texts in (inscope, outside):
             out = self.outputs(list(texts))

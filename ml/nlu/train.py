@@ -379,7 +379,13 @@ def train(
     )
     bank_rows = [i for i, e in enumerate(train_items) if e.intent != IGNORE]
     bank = normalize_rows(train_out.pooled[bank_rows]) if bank_rows else torch.empty(0, hidden)
-    oos = OosDetector(method=config.oos.method, k=config.oos.k, temperature=temperature, bank=bank)
+    oos = OosDetector(
+        method=config.oos.method,
+        k=config.oos.k,
+        temperature=temperature,
+        rule=config.oos.rule,
+        bank=bank,
+    )
     if "intent" in tasks and intent_rows:
         inscope = oos.raw_scores(
             validation_out.pooled[intent_rows], validation_out.intent_logits[intent_rows]

@@ -96,6 +96,25 @@ def test_threshold_with_oos_examples_maximises_both_recalls() -> None:
     assert calibrated[0] < 0.5 < calibrated[1]
 
 
+def test_even_odds_threshold_sits_where_the_calibrated_probability_is_one_half() -> None:
+    # Templated validation rows: every in-scope distance is tiny, so Youden's gap starts just
+    # above them (a few general queries sit close) and a rephrasing at 0.14 is flagged; even
+    # odds weighs the whole fit instead.
+    generator = np.random.default_rng(0)
+    inscope = generator.uniform(0.0, 0.1, 300).astype(np.float32)
+    near, far = generator.uniform(0.12, 0.25, 20), generator.uniform(0.3, 0.9, 180)
+    outside = np.concatenate([near, far]).astype(np.float32)
+    youden = OosDetector(method="knn", k=5, temperature=1.0)
+    youden.fit(inscope, outside, inscope_keep=0.97)
+    even = OosDetector(method="knn", k=5, temperature=1.0, rule="even_odds")
+    even.fit(inscope, outside, inscope_keep=0.97)
+    assert youden.threshold < even.threshold
+    assert even.calibrated(np.array([even.threshold], dtype=np.float32))[0] == pytest.approx(0.5)
+    rephrasing = np.array([0.14], dtype=np.float32)
+    assert youden.is_oos(rephrasing)[0] and not even.is_oos(rephrasing)[0]
+    assert OosDetector.from_json(even.to_json(), bank=None).rule == "even_odds"
+
+
 def test_threshold_without_oos_examples_keeps_a_share_of_in_scope() -> None:
     detector = OosDetector(method="msp", k=1, temperature=1.0)
     inscope = np.linspace(0.0, 1.0, 101, dtype=np.float32)
