@@ -2,8 +2,9 @@
 flows, routing settings and a trained NLU model (``python manage.py demo_bots``).
 
 The bank learns BANKING77's 77 intents (shipped, CC BY 4.0) and answers from the articles in
-``demo_data/bank.json`` (written for this project); the shop learns Bitext's 27 intents and answers
-from Bitext's responses (shipped with the generator's corpus, CDLA-Sharing-1.0).
+``demo_data/bank.json`` (written for this project); the shop learns Bitext's 27 intents, plus
+everyday phrasings written for this project (``demo_data/retail.json``), and answers from
+Bitext's responses (shipped with the generator's corpus, CDLA-Sharing-1.0).
 """
 
 import csv
@@ -108,6 +109,9 @@ def demo_bot_build(
     _configure(workspace, spec)
     if not TrainingExample.objects.filter(workspace=workspace).exists():
         rows = _training_rows(spec["intents_from"])
+        # Everyday phrasings the operator added on top of the dataset's rows.
+        written = spec.get("examples", {}).get("by_intent", {})
+        rows += [(text, intent) for intent, texts in written.items() for text in texts]
         say(f"{workspace.slug}: importing {len(rows)} training examples (redacted on the way in)")
         training_examples_import(workspace=workspace, rows=rows)
     if not Article.objects.filter(workspace=workspace).exists():

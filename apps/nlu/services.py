@@ -174,8 +174,16 @@ def _training_config(
             {"dataset": "jsonl", "path": str(data_path), "tasks": ["intent", "slots", "sentiment"]}
         ],
         "training": {**settings.NLU_TRAINING, **(overrides or {})},
-        # Workspaces rarely write out-of-scope examples: fit against general ones then.
-        "oos": {"method": "knn", "k": 5, "inscope_keep": 0.97, "generic_negatives": True},
+        # Workspaces rarely write out-of-scope examples: fit against general ones then, and
+        # flag on even odds, since a workspace's own validation rows are often near-copies of
+        # its training rows (ml/nlu/oos.py).
+        "oos": {
+            "method": "knn",
+            "k": 5,
+            "inscope_keep": 0.97,
+            "generic_negatives": True,
+            "rule": "even_odds",
+        },
     }
 
 
