@@ -2,7 +2,8 @@
 
 Rules, first match wins:
 
-1. explicit request for a person (a handoff intent, or the words) -> ``handoff``
+1. explicit request for a person (a handoff intent, or the words; a question whether the bot
+   is a person is neither) -> ``handoff``
 2. an intent the workspace marks sensitive -> ``handoff``
 3. strongly negative, for ``max_negative_turns`` turns in a row -> ``handoff``
 4. a flow is waiting for an answer and the message doesn't confidently switch topic -> ``flow``
@@ -41,7 +42,15 @@ _ASKS_IF_HUMAN = re.compile(
 
 
 def asks_for_person(text: str) -> bool:
-    return bool(HANDOFF_WORDS.search(text)) and not _ASKS_IF_HUMAN.search(text)
+    """Words asking for a person, outside any question about whether the bot is one ("are you
+    a human? put me through to a person" asks; "am I talking to a bot?" doesn't)."""
+    return bool(HANDOFF_WORDS.search(_ASKS_IF_HUMAN.sub(" ", text)))
+
+
+def only_asks_about_the_bot(text: str) -> bool:
+    """ "Am I talking to a bot?": models trained on requests for a person often read this as
+    one, so it must not hand over on the intent alone."""
+    return bool(_ASKS_IF_HUMAN.search(text)) and not asks_for_person(text)
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,8 @@ def route_decide(state: DialogueState, nlu: NluResult, config: RoutingConfig) ->
     """``state`` is the state after this turn's update."""
     intent = nlu.intent
     score = f"{nlu.confidence:.2f}"
-    if asks_for_person(nlu.text) or (intent and intent in config.handoff_intents):
+    handoff_intent = intent in config.handoff_intents and not only_asks_about_the_bot(nlu.text)
+    if asks_for_person(nlu.text) or handoff_intent:
         why = f"intent {intent} ({score})" if intent in config.handoff_intents else "the words"
         return Route("handoff", f"the customer asked for a person ({why})", intent)
     if intent and intent in config.sensitive_intents:

@@ -237,12 +237,21 @@ def test_routing_decisions_and_reasons(
         ("operator please", True),
         ("转人工", True),
         ("are you a real person or a bot?", False),
+        ("are you a human? put me through to a person", True),
         ("I want to transfer money to someone", False),
         ("how do I add a person to my account", False),
     ],
 )
 def test_asking_for_a_person(text: str, expected: bool) -> None:
     assert asks_for_person(text) is expected
+
+
+def test_asking_whether_the_bot_is_human_is_not_a_handoff_even_on_a_handoff_intent() -> None:
+    config = RoutingConfig(handoff_intents=frozenset({"contact_human_agent"}))
+    asks = nlu("am I talking to a bot?", intent="contact_human_agent")
+    assert route_decide(DialogueState(), asks, config).name != "handoff"
+    wants = nlu("get me a human", intent="contact_human_agent")
+    assert route_decide(DialogueState(), wants, config).name == "handoff"
 
 
 def test_the_dictionary_catches_values_the_tagger_missed() -> None:

@@ -111,7 +111,8 @@ def test_even_odds_threshold_sits_where_the_calibrated_probability_is_one_half()
     assert youden.threshold < even.threshold
     assert even.calibrated(np.array([even.threshold], dtype=np.float32))[0] == pytest.approx(0.5)
     rephrasing = np.array([0.14], dtype=np.float32)
-    assert youden.is_oos(rephrasing)[0] and not even.is_oos(rephrasing)[0]
+    assert youden.is_oos(rephrasing)[0]
+    assert not even.is_oos(rephrasing)[0]
     assert OosDetector.from_json(even.to_json(), bank=None).rule == "even_odds"
 
 
