@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from knowledge_graph.contracts import CURATED, NOUN_PHRASE
 from knowledge_graph.graph import KnowledgeGraph
 from knowledge_graph.linking import EntityLinker
 
@@ -35,6 +36,8 @@ class ExpansionConfig:
     # An entity mentioned in more chunks than this is a hub ("price", "parking"): it still
     # counts for a chunk found through another entity, but its own chunks are not gathered.
     max_chunks_per_entity: int = 150
+    # How much each topic a chunk shares with the question adds to its subject's weight.
+    topic_bonus: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -105,8 +108,17 @@ class GraphChannel:
         reached = self.expand(query, query_vector, context)
         if not reached:
             return []
+        # Named things (a hotel, a plan) are what a question is about; noun phrases ("parking",
+        # "a good place for kids") are what it asks about them. When the conversation names a
+        # subject, only its chunks (and those of named things reached from it) are candidates,
+        # and the topics it asks about rank them; otherwise the topics gather the chunks.
+        # The operators' own entities come first: a name spaCy found in the question ("Apple
+        # Pay") is then a topic too.
+        curated = {e for e in reached if self.kg.entities[e].origin == CURATED}
+        named = {e for e in reached if self.kg.entities[e].origin != NOUN_PHRASE}
+        gatherers = curated or named or set(reached)
         candidates: set[str] = set()
-        for entity_id in reached:
+        for entity_id in gatherers:
             chunk_ids = self.kg.chunks_of.get(entity_id, ())
             if len(chunk_ids) <= self.config.max_chunks_per_entity:
                 candidates.update(chunk_ids)
@@ -117,13 +129,12 @@ class GraphChannel:
             return []
         ids = list(chunk_vectors)
         similarity = np.maximum(np.stack([chunk_vectors[c] for c in ids]) @ query_vector, 0.0)
-        strength = np.asarray(
-            [
-                sum(reached[e].weight for e in self.kg.entities_of.get(c, ()) if e in reached)
-                for c in ids
-            ],
-            dtype=np.float32,
-        )
+        strength = np.zeros(len(ids), dtype=np.float32)
+        for i, chunk_id in enumerate(ids):
+            mentioned = [e for e in self.kg.entities_of.get(chunk_id, ()) if e in reached]
+            subject = sum(reached[e].weight for e in mentioned if e in gatherers)
+            topics = sum(reached[e].weight for e in mentioned if e not in gatherers)
+            strength[i] = subject * (1.0 + self.config.topic_bonus * topics)
         scores = strength * similarity
         order = sorted(range(len(ids)), key=lambda i: (-float(scores[i]), ids[i]))[:k]
         hits = []

@@ -110,3 +110,40 @@ def test_graph_channel_links_expands_and_explains() -> None:
     )
     assert [h.chunk_id for h in followup] == ["c3"]
     assert "exact match earlier" in followup[0].reasons[0]
+
+
+CHAINS = [
+    Entity("r:souvla-nopa", "Souvla - NoPa", "restaurant"),
+    Entity("r:souvla-marina", "Souvla - Marina", "restaurant"),
+    Entity("r:dragon", "DragonEats - SoMa", "restaurant"),
+    Entity("h:good", "Good Hotel", "hotel"),
+    Entity("h:nob", "Nob Hill Hotel", "hotel"),
+    Entity("h:motor", "Nob Hill Motor Inn", "hotel"),
+    *[Entity(f"h:{i}", f"Hotel Number {i}", "hotel") for i in range(5)],
+]
+
+
+def test_names_said_with_noise_link_and_ordinary_words_do_not() -> None:
+    linker = EntityLinker(CHAINS)
+    # Speech-recognition noise, and words run together in the name.
+    assert linker.link("it's called dragon eats")[0].entity_id == "r:dragon"
+    assert linker.link("the dragon eats place")[0].how == "fuzzy"
+    # "good" alone is an adjective, not the Good Hotel; "hotel" names no hotel.
+    assert linker.link("is it good for kids") == []
+    assert linker.link("which hotel is it") == []
+    # A chain's name links every branch; the branch named in the conversation wins.
+    both = {e.entity_id for e in linker.link("one of them is called souvla")}
+    assert both == {"r:souvla-nopa", "r:souvla-marina"}
+    context = ["a greek place near the marina please", "one of them is called souvla"]
+    linked = linker.link_in_context("is it good for groups", None, context)
+    assert linked[0].entity_id == "r:souvla-marina"
+
+
+def test_a_loose_match_in_the_question_does_not_hide_the_thing_named_just_before() -> None:
+    linker = EntityLinker(CHAINS)
+    context = ["sure, I found one: it's called nob hill motor inn"]
+    linked = linker.link_in_context("nob hill, does that hotel have heating", None, context)
+    assert linked[0].entity_id == "h:motor"
+    # Named outright in the question, it settles the question.
+    direct = linker.link_in_context("does the nob hill hotel have heating", None, context)
+    assert [e.entity_id for e in direct] == ["h:nob"]
