@@ -131,9 +131,9 @@ class GraphChannel:
         similarity = np.maximum(np.stack([chunk_vectors[c] for c in ids]) @ query_vector, 0.0)
         strength = np.zeros(len(ids), dtype=np.float32)
         for i, chunk_id in enumerate(ids):
-            mentioned = [e for e in self.kg.entities_of.get(chunk_id, ()) if e in reached]
-            subject = sum(reached[e].weight for e in mentioned if e in gatherers)
-            topics = sum(reached[e].weight for e in mentioned if e not in gatherers)
+            named_here = [e for e in self.kg.entities_of.get(chunk_id, ()) if e in reached]
+            subject = sum(reached[e].weight for e in named_here if e in gatherers)
+            topics = sum(reached[e].weight for e in named_here if e not in gatherers)
             strength[i] = subject * (1.0 + self.config.topic_bonus * topics)
         scores = strength * similarity
         order = sorted(range(len(ids)), key=lambda i: (-float(scores[i]), ids[i]))[:k]

@@ -63,8 +63,10 @@ class HybridRetriever:
         depth = max(self.fusion.depth, k)
         earlier = list(context[-self.context_turns_in_text :]) if self.context_turns_in_text else []
         text = " ".join([*earlier, query])
-        text_vector = self.encoder.encode_one(text)
-        query_vector = text_vector if text == query else self.encoder.encode_one(query)
+        if text == query:
+            text_vector = query_vector = self.encoder.encode_one(text)
+        else:  # one forward pass for both
+            text_vector, query_vector = self.encoder.encode([text, query])
         results: dict[str, Sequence[Scored]] = {}
         if "dense" in channels:
             results["dense"] = snapshot.search_dense(text_vector, depth)
