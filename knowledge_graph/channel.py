@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from knowledge_graph.contracts import CURATED, NOUN_PHRASE
+from knowledge_graph.contracts import CURATED, NOUN_PHRASE, LinkedEntity
 from knowledge_graph.graph import KnowledgeGraph
 from knowledge_graph.linking import EntityLinker
 
@@ -60,11 +60,22 @@ class GraphChannel:
         self.node_embeddings = node_embeddings
         self.config = config
 
+    def names(self, query: str, context: Sequence[str] = ()) -> list[LinkedEntity]:
+        """The entities named in the query or the turns before it (no vector needed: the
+        retriever runs this while it encodes the query)."""
+        return self.linker.names_in_context(query, context)
+
     def expand(
-        self, query: str, query_vector: FloatArray, context: Sequence[str] = ()
+        self,
+        query: str,
+        query_vector: FloatArray,
+        context: Sequence[str] = (),
+        names: Sequence[LinkedEntity] | None = None,
     ) -> dict[str, Reached]:
+        if names is None:
+            names = self.names(query, context)
         reached: dict[str, Reached] = {}
-        for link in self.linker.link_in_context(query, query_vector, context):
+        for link in self.linker.with_embedding_links(names, query_vector):
             how = link.how if " " in link.how else f"{link.how} match"
             label = f"entity {link.name!r} ({how}"
             label += f" of {link.surface!r})" if link.surface else f", {link.score:.2f})"
@@ -104,8 +115,10 @@ class GraphChannel:
         k: int,
         vectors: ChunkVectors,
         context: Sequence[str] = (),
+        names: Sequence[LinkedEntity] | None = None,
     ) -> list[GraphHit]:
-        reached = self.expand(query, query_vector, context)
+        """``names``: what ``names(query, context)`` returned, when it ran beforehand."""
+        reached = self.expand(query, query_vector, context, names)
         if not reached:
             return []
         # Named things (a hotel, a plan) are what a question is about; noun phrases ("parking",

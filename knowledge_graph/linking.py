@@ -97,16 +97,26 @@ class FuzzyNames:
             tokens = name_tokens(text)
             first = len(pieces)
             pieces.extend(tokens)
+            # "good" alone (or "is it good") is too often an ordinary word, "hotel" names no
+            # hotel: a window needs 5 letters of words that could only be part of a name, and
+            # starts and ends with no stopword.
+            letters = [0]
+            for token in tokens:
+                letters.append(letters[-1] + self._distinctive_letters(token))
+            stop = [is_stopword(token) for token in tokens]
             for start in range(len(tokens)):
+                if stop[start]:
+                    continue
                 for end in range(start + 1, min(start + self.max_words, len(tokens)) + 1):
+                    if stop[end - 1] or letters[end] - letters[start] < 5:
+                        continue
                     words = tokens[start:end]
-                    if self._could_be_a_name(words):
-                        windows.append(
-                            (index, " ".join(words), list(range(first + start, first + end)))
-                        )
-                        if len(words) == 2:
-                            pieces.append("".join(words))
-                            windows.append((index, pieces[-1], [len(pieces) - 1]))
+                    windows.append(
+                        (index, " ".join(words), list(range(first + start, first + end)))
+                    )
+                    if len(words) == 2:
+                        pieces.append("".join(words))
+                        windows.append((index, pieces[-1], [len(pieces) - 1]))
         if not windows:
             return [[] for _ in texts]
         rows, columns, values = [], [], []
@@ -157,16 +167,9 @@ class FuzzyNames:
             for per_text in found
         ]
 
-    def _could_be_a_name(self, words: Sequence[str]) -> bool:
-        if is_stopword(words[0]) or is_stopword(words[-1]):
-            return False
-        # "good" alone (or "is it good") is too often an ordinary word, "hotel" names no hotel.
-        distinctive = [
-            w
-            for w in words
-            if len(w) >= 3 and not is_stopword(w) and w not in NUMBER_WORDS and w not in self.common
-        ]
-        return sum(len(w) for w in distinctive) >= 5
+    def _distinctive_letters(self, word: str) -> int:
+        ordinary = len(word) < 3 or is_stopword(word) or word in NUMBER_WORDS
+        return 0 if ordinary or word in self.common else len(word)
 
     def find(self, text: str, around: frozenset[str] = frozenset()) -> list[tuple[str, float, str]]:
         """``find_many`` for one text."""
@@ -256,8 +259,30 @@ class EntityLinker:
     ) -> list[LinkedEntity]:
         """Entities of the query; when it names no named thing ("do they take credit cards?"),
         also those named in the last few earlier turns, weaker the further back."""
+        return self.with_embedding_links(self.names_in_context(query, context), query_vector)
+
+    def with_embedding_links(
+        self, linked: Sequence[LinkedEntity], query_vector: FloatArray | None
+    ) -> list[LinkedEntity]:
+        """``linked`` plus the entities whose encoded names are nearest the query (for what
+        no name matched); the only step that needs the query's vector."""
+        found = {link.entity_id: link for link in linked}
+        if query_vector is not None and self.name_vectors is not None and self.embedding_entities:
+            similarities = self.name_vectors @ query_vector
+            for i in np.argsort(-similarities)[: self.max_embedding_links]:
+                score = float(similarities[i])
+                entity = self.embedding_entities[int(i)]
+                if score >= self.min_similarity and entity.entity_id not in found:
+                    found[entity.entity_id] = LinkedEntity(
+                        entity.entity_id, entity.name, "embedding", score
+                    )
+        return sorted(found.values(), key=lambda e: (-e.score, e.entity_id))
+
+    def names_in_context(self, query: str, context: Sequence[str] = ()) -> list[LinkedEntity]:
+        """``link_in_context`` without the embedding links: needs no vector, so it can run
+        while the query is being encoded."""
         around = frozenset(name_tokens(" ".join([*context, query])))
-        linked = self.link(query, query_vector, around)
+        linked = self.link(query, None, around)
         # Only an entity from the operators' dictionary, named outright, settles what the
         # question is about; a named entity spaCy found ("Mastercard") may be what is asked
         # about it, and a loose match ("nob hill ... hotel") may be a thing named just before.

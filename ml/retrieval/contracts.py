@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -110,6 +110,10 @@ class Scored(Protocol):
 class GraphSearcher(Protocol):
     """The graph channel (``knowledge_graph.channel.GraphChannel`` implements it)."""
 
+    def names(self, query: str, context: Sequence[str] = ()) -> Any:
+        """What the query and its earlier turns name, found without the query's vector."""
+        ...
+
     def search(
         self,
         query: str,
@@ -117,6 +121,7 @@ class GraphSearcher(Protocol):
         k: int,
         vectors: ChunkVectors,
         context: Sequence[str] = (),
+        names: Any = None,
     ) -> Sequence[Scored]: ...
 
 

@@ -1,6 +1,7 @@
 """``HybridRetriever.retrieve(query, k)``: dense, sparse and graph channels, fused by RRF."""
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from ml.retrieval.contracts import (
@@ -40,6 +41,12 @@ class HybridRetriever:
         # Dense and sparse search read the question with the turn before it (a follow-up
         # question alone often lacks its subject); the graph links that subject itself.
         self.context_turns_in_text = context_turns_in_text
+        self._executor: ThreadPoolExecutor | None = None
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-names")
+        return self._executor
 
     def retrieve(
         self,
@@ -63,6 +70,10 @@ class HybridRetriever:
         depth = max(self.fusion.depth, k)
         earlier = list(context[-self.context_turns_in_text :]) if self.context_turns_in_text else []
         text = " ".join([*earlier, query])
+        graph = self.graph if "graph" in channels else None
+        # The graph channel finds the names in the conversation on the other core while the
+        # encoder runs (torch lets go of the GIL inside its kernels).
+        names = self._pool().submit(graph.names, query, context) if graph is not None else None
         if text == query:
             text_vector = query_vector = self.encoder.encode_one(text)
         else:  # one forward pass for both
@@ -74,8 +85,10 @@ class HybridRetriever:
             results["sparse"] = snapshot.search_sparse(
                 self.sparse_encoder.encode_query(text), depth
             )
-        if "graph" in channels and self.graph is not None:
-            results["graph"] = self.graph.search(query, query_vector, depth, snapshot, context)
+        if graph is not None and names is not None:
+            results["graph"] = graph.search(
+                query, query_vector, depth, snapshot, context, names.result()
+            )
         fused = rrf_fuse(results, self.fusion)
         # Fetch a few more than k: passages the injection check blocks are dropped.
         candidates = fused[: k * 2 if self.passage_check else k]
