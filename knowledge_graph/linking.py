@@ -232,17 +232,7 @@ class EntityLinker:
             score = HOW_SCORE["fuzzy"] * similarity
             if entity is not None and (entity_id not in linked or linked[entity_id].score < score):
                 linked[entity_id] = LinkedEntity(entity_id, entity.name, "fuzzy", score, surface)
-        if query_vector is not None and self.name_vectors is not None and self.embedding_entities:
-            similarities = self.name_vectors @ query_vector
-            top = np.argsort(-similarities)[: self.max_embedding_links]
-            for i in top:
-                score = float(similarities[i])
-                entity = self.embedding_entities[int(i)]
-                if score >= self.min_similarity and entity.entity_id not in linked:
-                    linked[entity.entity_id] = LinkedEntity(
-                        entity.entity_id, entity.name, "embedding", score
-                    )
-        return sorted(linked.values(), key=lambda e: (-e.score, e.entity_id))
+        return self.with_embedding_links(list(linked.values()), query_vector)
 
     def _named(self, link: LinkedEntity) -> bool:
         """Linked by its name, and a named thing (not a noun phrase like "credit card"): what a
