@@ -16,6 +16,10 @@ from ml.retrieval.fusion import rrf_fuse
 from ml.retrieval.index import ChunkIndex
 from ml.retrieval.sparse import Bm25Encoder, matched_terms
 
+# Shared by every retriever (the app builds one per request): threads that find the names in a
+# conversation for the graph channel while the query is encoded. Threads start on first use.
+_NAMES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="graph-names")
+
 # (passage text) -> (blocked, flagged, rules): the injection check a caller plugs in.
 PassageCheck = Callable[[str], tuple[bool, bool, tuple[str, ...]]]
 
@@ -41,12 +45,6 @@ class HybridRetriever:
         # Dense and sparse search read the question with the turn before it (a follow-up
         # question alone often lacks its subject); the graph links that subject itself.
         self.context_turns_in_text = context_turns_in_text
-        self._executor: ThreadPoolExecutor | None = None
-
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-names")
-        return self._executor
 
     def retrieve(
         self,
@@ -73,7 +71,7 @@ class HybridRetriever:
         graph = self.graph if "graph" in channels else None
         # The graph channel finds the names in the conversation on the other core while the
         # encoder runs (torch lets go of the GIL inside its kernels).
-        names = self._pool().submit(graph.names, query, context) if graph is not None else None
+        names = _NAMES.submit(graph.names, query, context) if graph is not None else None
         if text == query:
             text_vector = query_vector = self.encoder.encode_one(text)
         else:  # one forward pass for both
