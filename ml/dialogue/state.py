@@ -18,6 +18,7 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from ml.nlu.contracts import NluResult
@@ -125,19 +126,18 @@ class SlotVocabulary:
     mentions: Sequence[str] = ()
     dontcare: Sequence[str] = ()
 
+    @cached_property
     def _forms(self) -> list[tuple[str, str]]:
-        return [
-            (form.lower(), value)
-            for value, forms in self.values.items()
-            for form in (value, *forms)
-        ]
+        """(surface form, value), longest forms first; built once per vocabulary."""
+        forms = [(f.lower(), value) for value, fs in self.values.items() for f in (value, *fs)]
+        return sorted(forms, key=lambda fv: -len(fv[0]))
 
     def find_all(self, text: str) -> list[tuple[str, int, int]]:
         """Every value the text names, as (value, start, end), longest surface forms first
         where two overlap, in the order they appear."""
         lowered = text.lower()
         found: list[tuple[str, int, int]] = []
-        for form, value in sorted(self._forms(), key=lambda fv: -len(fv[0])):
+        for form, value in self._forms:
             for match in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", lowered):
                 if all(match.end() <= s or match.start() >= e for _, s, e in found):
                     found.append((value, match.start(), match.end()))
@@ -164,7 +164,7 @@ class SlotVocabulary:
             while end < len(text) and (text[end].isalnum() or text[end] == "-"):
                 end += 1
             candidates.append(text[start:end])
-        known = [form for form, _ in self._forms()]
+        known = [form for form, _ in self._forms]
         for candidate in candidates:
             words = re.sub(_FILLER, " ", candidate.lower()).split()
             for option in (candidate, " ".join(words)):
@@ -255,6 +255,11 @@ class _Option(NamedTuple):
     tagged: bool  # from the tagger (else from the dictionary)
 
 
+def _inside_longer(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether [start, end) lies inside one of ``spans`` that is longer."""
+    return any(s <= start and end <= e and e - s > end - start for s, e in spans)
+
+
 def _informed(nlu: NluResult, vocabularies: Mapping[str, SlotVocabulary]) -> dict[str, SlotValue]:
     """The values this message gives, one per slot: from the tagger's spans (mapped to the
     workspace's values) and from the dictionary (what the tagger missed). Where a message names
@@ -280,28 +285,16 @@ def _informed(nlu: NluResult, vocabularies: Mapping[str, SlotVocabulary]) -> dic
         for value, start, end in vocabulary.find_all(text)
     ]
     for slot, value, start, end in found:
-        inside_longer = any(
-            other != slot and s <= start and end <= e and e - s > end - start
-            for other, _, s, e in found
-        )
-        if not inside_longer:  # "north" inside "north american" is not an area
+        others = [(s, e) for other, _, s, e in found if other != slot]
+        if not _inside_longer(start, end, others):  # "north" in "north american" is no area
             options.setdefault(slot, []).append(_Option(value, start, end, 1.0, tagged=False))
     fallback, last = _FALLBACK.search(text), _CORRECTION.search(text) or _HOW_ABOUT.search(text)
     informed = {}
     for slot, candidates in options.items():
         # A tagged word inside a longer dictionary phrase ("not too expensive") defers to it.
+        spans = [(s, e) for _, _, s, e in found]
         ordered = sorted(
-            (
-                c
-                for c in candidates
-                if not (
-                    c.tagged
-                    and any(
-                        s <= c.start and c.end <= e and e - s > c.end - c.start
-                        for _, _, s, e in found
-                    )
-                )
-            ),
+            (c for c in candidates if not (c.tagged and _inside_longer(c.start, c.end, spans))),
             key=lambda c: c.start,
         )
         if not ordered:
