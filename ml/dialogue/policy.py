@@ -47,12 +47,6 @@ def asks_for_person(text: str) -> bool:
     return bool(HANDOFF_WORDS.search(_ASKS_IF_HUMAN.sub(" ", text)))
 
 
-def only_asks_about_the_bot(text: str) -> bool:
-    """ "Am I talking to a bot?": models trained on requests for a person often read this as
-    one, so it must not hand over on the intent alone."""
-    return bool(_ASKS_IF_HUMAN.search(text)) and not asks_for_person(text)
-
-
 @dataclass(frozen=True)
 class RoutingConfig:
     flows: Mapping[str, FlowSpec] = field(default_factory=dict)  # by intent
@@ -85,8 +79,13 @@ def route_decide(state: DialogueState, nlu: NluResult, config: RoutingConfig) ->
     """``state`` is the state after this turn's update."""
     intent = nlu.intent
     score = f"{nlu.confidence:.2f}"
-    handoff_intent = intent in config.handoff_intents and not only_asks_about_the_bot(nlu.text)
-    if asks_for_person(nlu.text) or handoff_intent:
+    asks = asks_for_person(nlu.text)
+    # "Am I talking to a bot?": models trained on requests for a person often read this as one,
+    # so the intent alone doesn't hand over then.
+    handoff_intent = intent in config.handoff_intents and (
+        asks or not _ASKS_IF_HUMAN.search(nlu.text)
+    )
+    if asks or handoff_intent:
         why = f"intent {intent} ({score})" if intent in config.handoff_intents else "the words"
         return Route("handoff", f"the customer asked for a person ({why})", intent)
     if intent and intent in config.sensitive_intents:
