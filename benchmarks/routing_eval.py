@@ -32,7 +32,7 @@ from ml.datasets import datasets_dir
 from ml.dialogue.flows import FlowSpec
 from ml.dialogue.policy import RoutingConfig, route_decide
 from ml.dialogue.state import DialogueState, state_update
-from ml.nlu.config import config_load
+from ml.nlu.config import OOS_RULES, config_load
 from ml.nlu.evaluate import split_of
 from ml.nlu.runtime import NluModel, NluRuntime
 from ml.nlu.train import train
@@ -116,7 +116,7 @@ def evaluate(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rule", choices=("even_odds", "youden"), default="even_odds")
+    parser.add_argument("--rule", choices=OOS_RULES, default="even_odds")
     parser.add_argument("--output", default="routing")
     args = parser.parse_args()
     raw = json.loads((datasets_dir() / "clinc150" / "data_full.json").read_text())

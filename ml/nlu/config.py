@@ -60,6 +60,9 @@ class TrainingConfig:
     threads: int = 0  # torch threads; 0: torch's default
 
 
+OOS_RULES = ("youden", "even_odds")  # how the threshold is chosen; see ml/nlu/oos.py
+
+
 @dataclass(frozen=True)
 class OosConfig:
     method: str = "knn"  # knn | msp | energy
@@ -123,8 +126,8 @@ def config_from_dict(raw: dict[str, Any]) -> NluConfig:
     oos = _build(OosConfig, raw.get("oos", {}), "oos")
     if oos.method not in {"knn", "msp", "energy"}:
         raise ValueError("oos.method must be knn, msp or energy")
-    if oos.rule not in {"youden", "even_odds"}:
-        raise ValueError("oos.rule must be youden or even_odds")
+    if oos.rule not in OOS_RULES:
+        raise ValueError(f"oos.rule must be one of {', '.join(OOS_RULES)}")
     return NluConfig(
         name=str(raw["name"]),
         sources=sources,

@@ -79,13 +79,23 @@ class OosDetector:
             self.threshold = float(np.quantile(inscope, inscope_keep))
             self.platt = None
             return
-        candidates = np.unique(np.concatenate([inscope, oos]))
+        from sklearn.linear_model import LogisticRegression
+
+        x = np.concatenate([inscope, oos]).reshape(-1, 1)
+        y = np.concatenate([np.zeros(len(inscope)), np.ones(len(oos))])
+        fit = LogisticRegression(C=100.0).fit(x, y)
+        slope, intercept = float(fit.coef_[0][0]), float(fit.intercept_[0])
+        self.platt = (slope, intercept)
         if target_recall is not None:
             ordered = np.sort(oos)
             # Flag the top ``target_recall`` share of out-of-scope scores: threshold just below.
             index = max(0, int(np.floor(len(ordered) * (1.0 - target_recall))) - 1)
             self.threshold = float(ordered[index]) if index < len(ordered) else float(ordered[-1])
+        elif self.rule == "even_odds" and slope > 0:
+            # sigmoid(slope * raw + intercept) = 0.5 where slope * raw + intercept = 0.
+            self.threshold = -intercept / slope
         else:
+            candidates = np.unique(np.concatenate([inscope, oos]))
             scores = [float((inscope <= t).mean() + (oos > t).mean()) for t in candidates]
             best = int(np.argmax(scores))
             # Every threshold from this candidate up to the next one scores the same: take the
@@ -98,16 +108,6 @@ class OosDetector:
                 else float(candidates[best])
             )
             self.threshold = (float(candidates[best]) + upper) / 2
-        from sklearn.linear_model import LogisticRegression
-
-        x = np.concatenate([inscope, oos]).reshape(-1, 1)
-        y = np.concatenate([np.zeros(len(inscope)), np.ones(len(oos))])
-        fit = LogisticRegression(C=100.0).fit(x, y)
-        slope, intercept = float(fit.coef_[0][0]), float(fit.intercept_[0])
-        self.platt = (slope, intercept)
-        if self.rule == "even_odds" and target_recall is None and slope > 0:
-            # sigmoid(slope * raw + intercept) = 0.5 where slope * raw + intercept = 0.
-            self.threshold = -intercept / slope
 
     def is_oos(self, raw: Floats) -> NDArray[np.bool_]:
         return raw > self.threshold
