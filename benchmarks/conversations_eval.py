@@ -236,17 +236,18 @@ class Conversation:
             f"{self.ws_base}/ws/widget/{self.key}/?token={self.token}", origin=Origin(ORIGIN)
         )
         self.customer = Socket(connection)
-        await self.customer.send("sync", after=self.last_id)
-        history = await self.customer.until(lambda e: e["type"] == "history")
-        for message in history["messages"]:
+        for message in (await self.history())["messages"]:
             self.last_id = max(self.last_id, int(message["id"]))
         return self.customer
 
-    async def conversation_id(self) -> int:
+    async def history(self) -> dict[str, Any]:
+        """The conversation and its messages after the last one seen (a ``sync``)."""
         assert self.customer is not None
         await self.customer.send("sync", after=self.last_id)
-        history = await self.customer.until(lambda e: e["type"] == "history")
-        return int(history["conversation"]["id"])
+        return await self.customer.until(lambda e: e["type"] == "history")
+
+    async def conversation_id(self) -> int:
+        return int((await self.history())["conversation"]["id"])
 
     async def agent_socket(self) -> Socket:
         if self.agent is None:
@@ -303,9 +304,7 @@ async def _say(chat: Conversation, step: dict[str, Any], index: int, outcome: Ou
     if "route" in step:
         outcome.expected_routes.append((index, step["route"], step["say"]))
     if "status" in step:
-        await customer.send("sync", after=chat.last_id)
-        history = await customer.until(lambda e: e["type"] == "history")
-        status = history["conversation"]["status"]
+        status = (await chat.history())["conversation"]["status"]
         if status != step["status"]:
             outcome.fail(f"step {index} {step['say']!r}: status {status}, not {step['status']}")
 
