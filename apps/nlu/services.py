@@ -178,7 +178,7 @@ def _training_config(
         # flag on even odds, since a workspace's own validation rows are often near-copies of
         # its training rows (ml/nlu/oos.py).
         "oos": {
-            "method": "knn",
+            "method": "knn_base",
             "k": 5,
             "inscope_keep": 0.97,
             "generic_negatives": True,

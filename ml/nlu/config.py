@@ -65,7 +65,7 @@ OOS_RULES = ("youden", "even_odds")  # how the threshold is chosen; see ml/nlu/o
 
 @dataclass(frozen=True)
 class OosConfig:
-    method: str = "knn"  # knn | msp | energy
+    method: str = "knn"  # knn | knn_base | msp | energy (see ml/nlu/oos.py)
     k: int = 5
     # Without out-of-scope validation examples the threshold keeps this share of in-scope ones.
     inscope_keep: float = 0.97
@@ -124,8 +124,8 @@ def config_from_dict(raw: dict[str, Any]) -> NluConfig:
     if training.batching not in {"by_task", "mixed"}:
         raise ValueError("training.batching must be by_task or mixed")
     oos = _build(OosConfig, raw.get("oos", {}), "oos")
-    if oos.method not in {"knn", "msp", "energy"}:
-        raise ValueError("oos.method must be knn, msp or energy")
+    if oos.method not in {"knn", "knn_base", "msp", "energy"}:
+        raise ValueError("oos.method must be knn, knn_base, msp or energy")
     if oos.rule not in OOS_RULES:
         raise ValueError(f"oos.rule must be one of {', '.join(OOS_RULES)}")
     return NluConfig(

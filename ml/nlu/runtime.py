@@ -13,7 +13,7 @@ import json
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,8 @@ from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 from ml.artifacts import manifest_verify
 from ml.encoders import minilm_path
 from ml.nlu.contracts import Example, IntentScore, NluResult
-from ml.nlu.model import HeadOutputs, Labels, NluHeads, encode, load_base
-from ml.nlu.oos import OosDetector
+from ml.nlu.model import HeadOutputs, Labels, NluHeads, encode, load_base, mean_pool
+from ml.nlu.oos import Floats, OosDetector
 from ml.nlu.tokens import Encoded, batches, decode_slots, encode_examples
 
 REBUILD = "retrain it with python -m ml.nlu.train"
@@ -43,6 +43,25 @@ class Outputs:
     sentiment_logits: Tensor
     slot_tags: list[list[int]]
     encoded: list[Encoded]
+    base: Tensor | None = None  # pooled with the adapter off, when out-of-scope needs it
+
+    def with_base(self, encoder: PeftModel, batch_size: int, pad_id: int) -> "Outputs":
+        """These outputs plus the same texts' pooled embeddings with the adapter switched off."""
+        pooled: list[Tensor] = [torch.empty(0)] * len(self.encoded)
+        with torch.inference_mode(), encoder.disable_adapter():
+            for batch in batches(self.encoded, batch_size, pad_id):
+                states = encode(encoder, batch.input_ids, batch.attention_mask)
+                rows = mean_pool(states, batch.attention_mask)
+                for row, index in enumerate(batch.indices):
+                    pooled[index] = rows[row]
+        return replace(self, base=torch.stack(pooled) if pooled else torch.empty(0, 0))
+
+    def oos_scores(self, detector: OosDetector) -> Floats:
+        """The detector's raw out-of-scope scores, on the embeddings its method measures."""
+        pooled = self.base if detector.needs_base else self.pooled
+        if pooled is None:
+            raise ValueError(f"out-of-scope method {detector.method} needs the base embeddings")
+        return detector.raw_scores(pooled, self.intent_logits)
 
 
 def run_model(
@@ -122,7 +141,7 @@ class SharedEncoder:
             if self.model is not None and name in self.model.peft_config:
                 self.model.delete_adapter(name)
 
-    def activate(self, name: str) -> nn.Module:
+    def activate(self, name: str) -> PeftModel:
         """The model with ``name`` active; call while holding ``lock``."""
         if self.model is None or name not in self.model.peft_config:
             raise KeyError(f"adapter {name} is not loaded")
@@ -150,14 +169,19 @@ class NluModel:
         self.meta = meta
         self.max_length = int(meta.get("max_length", 64))
 
-    def outputs(self, texts: Sequence[str], batch_size: int = 64) -> Outputs:
+    def outputs(self, texts: Sequence[str], batch_size: int = 64, oos: bool = True) -> Outputs:
+        """``oos``: include what the out-of-scope score needs (a second pass for knn_base)."""
         tokenizer = self.shared.tokenizer
         encoded = encode_examples(
             [Example(text=t) for t in texts], tokenizer, self.labels, self.max_length
         )
+        pad_id = int(tokenizer.pad_token_id)
         with self.shared.lock:
             encoder = self.shared.activate(self.adapter)
-            return run_model(encoder, self.heads, encoded, batch_size, int(tokenizer.pad_token_id))
+            out = run_model(encoder, self.heads, encoded, batch_size, pad_id)
+            if oos and self.oos.needs_base:
+                out = out.with_base(encoder, batch_size, pad_id)
+            return out
 
     def predict(
         self, texts: Sequence[str], top_k: int = 5, batch_size: int = 64
@@ -170,7 +194,7 @@ class NluModel:
 
     def results(self, texts: Sequence[str], out: Outputs, top_k: int = 5) -> list[NluResult]:
         probs = torch.softmax(out.intent_logits / self.oos.temperature, dim=-1)
-        raw = self.oos.raw_scores(out.pooled, out.intent_logits)
+        raw = out.oos_scores(self.oos)
         flagged = self.oos.is_oos(raw)
         calibrated = self.oos.calibrated(raw)
         sentiment = torch.softmax(out.sentiment_logits, dim=-1)
@@ -213,13 +237,13 @@ class NluModel:
         scores = []
         for texts in (inscope, outside):
             out = self.outputs(list(texts))
-            scores.append(self.oos.raw_scores(out.pooled, out.intent_logits))
+            scores.append(out.oos_scores(self.oos))
         self.oos.fit(scores[0], scores[1], inscope_keep=0.97, target_recall=target_recall)
         return self.oos.threshold
 
     def intent_probabilities(self, texts: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
         """Calibrated intent probabilities, one row per text (what SHAP explains)."""
-        out = self.outputs(list(texts))
+        out = self.outputs(list(texts), oos=False)
         probs = torch.softmax(out.intent_logits / self.oos.temperature, dim=-1)
         return probs.numpy().astype(np.float32)
 

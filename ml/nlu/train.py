@@ -32,7 +32,7 @@ from ml.nlu.data.clinc150 import generic_oos_queries
 from ml.nlu.metrics import span_f1
 from ml.nlu.model import IGNORE, Labels, NluHeads, TaskWeighting, encode, load_base, with_new_lora
 from ml.nlu.oos import OosDetector, normalize_rows, temperature_fit
-from ml.nlu.runtime import run_model
+from ml.nlu.runtime import Outputs, run_model
 from ml.nlu.tokens import Encoded, batch_count, batches, decode_slots, encode_examples
 
 ADAPTER = "default"
@@ -361,40 +361,33 @@ def train(
     heads.eval()
 
     # Calibration and out-of-scope threshold, on validation.
-    train_out = run_model(model, heads, train_items, 128, pad_id)
-    validation_out = run_model(model, heads, validation_items, 128, pad_id)
     oos_examples = [e for e in data.validation if e.is_oos]
     if not oos_examples and config.oos.generic_negatives:
         oos_examples = [Example(text=text, is_oos=True) for text in generic_oos_queries()]
     oos_items = encode_examples(oos_examples, tokenizer, labels, config.model.max_length)
-    oos_out = run_model(model, heads, oos_items, 128, pad_id) if oos_items else None
+    oos = OosDetector(
+        method=config.oos.method, k=config.oos.k, temperature=1.0, rule=config.oos.rule
+    )
+
+    def outputs(items: Sequence[Encoded]) -> Outputs:
+        out = run_model(model, heads, items, 128, pad_id)
+        return out.with_base(model, 128, pad_id) if oos.needs_base else out
+
+    train_out, validation_out = outputs(train_items), outputs(validation_items)
+    oos_out = outputs(oos_items) if oos_items else None
     intent_rows = [i for i, e in enumerate(validation_items) if e.intent != IGNORE]
-    temperature = (
-        temperature_fit(
+    if "intent" in tasks:
+        oos.temperature = temperature_fit(
             validation_out.intent_logits[intent_rows],
             torch.tensor([validation_items[i].intent for i in intent_rows]),
         )
-        if "intent" in tasks
-        else 1.0
-    )
     bank_rows = [i for i, e in enumerate(train_items) if e.intent != IGNORE]
-    bank = normalize_rows(train_out.pooled[bank_rows]) if bank_rows else torch.empty(0, hidden)
-    oos = OosDetector(
-        method=config.oos.method,
-        k=config.oos.k,
-        temperature=temperature,
-        rule=config.oos.rule,
-        bank=bank,
-    )
+    space = train_out.base if oos.needs_base else train_out.pooled
+    assert space is not None
+    oos.bank = normalize_rows(space[bank_rows]) if bank_rows else torch.empty(0, hidden)
     if "intent" in tasks and intent_rows:
-        inscope = oos.raw_scores(
-            validation_out.pooled[intent_rows], validation_out.intent_logits[intent_rows]
-        )
-        outside = (
-            oos.raw_scores(oos_out.pooled, oos_out.intent_logits)
-            if oos_out is not None
-            else np.zeros(0, dtype=np.float32)
-        )
+        inscope = validation_out.oos_scores(oos)[intent_rows]
+        outside = oos_out.oos_scores(oos) if oos_out is not None else np.zeros(0, np.float32)
         oos.fit(inscope, outside, config.oos.inscope_keep, config.oos.target_recall)
     seconds = time.perf_counter() - started
 
@@ -404,7 +397,7 @@ def train(
         {k: v.contiguous() for k, v in heads.state_dict().items()},
         str(directory / "heads.safetensors"),
     )
-    save_file({"bank": bank.contiguous()}, str(directory / "bank.safetensors"))
+    save_file({"bank": oos.bank.contiguous()}, str(directory / "bank.safetensors"))
     (directory / "labels.json").write_text(json.dumps(labels.to_json(), indent=1) + "\n")
     (directory / "oos.json").write_text(json.dumps(oos.to_json()) + "\n")
     (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))

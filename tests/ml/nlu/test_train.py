@@ -143,3 +143,43 @@ def test_imprinted_intent_head_is_a_nearest_centroid_classifier() -> None:
     predicted = [labels.intents[int(i)] for i in out.intent_logits.argmax(-1)]
     accuracy = sum(p == e.intent for p, e in zip(predicted, test, strict=True)) / len(test)
     assert accuracy >= 0.8  # no training at all: the class means alone
+
+
+def test_knn_base_measures_out_of_scope_with_the_adapter_off(tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    from ml.encoders import minilm_path
+    from ml.nlu.config import config_from_dict
+    from ml.nlu.model import mean_pool
+
+    config = config_from_dict(
+        {
+            "name": "base-space",
+            "sources": [{"dataset": "jsonl", "path": "-", "tasks": ["intent"]}],
+            "training": {"epochs": 4, "batch_size": 16, "lr": 0.003},
+            "oos": {"method": "knn_base", "generic_negatives": True, "rule": "even_odds"},
+            "output_dir": str(tmp_path),
+        }
+    )
+    data = tiny_data()
+    result = train(config, data=data, out_dir=tmp_path / "m", progress=False)
+    model = NluRuntime().load("acme", result.directory)
+    text = "my new card still hasn't come"
+    out = model.outputs([text])
+    assert out.base is not None
+    assert model.outputs([text], oos=False).base is None  # SHAP's calls skip the second pass
+    # The base embedding is the plain encoder's, untouched by the trained adapter.
+    plain = AutoModel.from_pretrained(str(minilm_path())).eval()
+    tokens = model.shared.tokenizer([text], return_tensors="pt")
+    with torch.inference_mode():
+        expected = mean_pool(plain(**tokens).last_hidden_state, tokens["attention_mask"])
+    assert torch.allclose(out.base, expected, atol=1e-4)
+    assert not torch.allclose(out.pooled, expected, atol=1e-2)
+    # Messages from nowhere near the three intents score as out of scope; held-out ones don't.
+    inside = model.predict([e.text for e in data.test[:30]])
+    outside = model.predict(
+        ["who won the football world cup in 1998", "give me a recipe for lasagna"]
+    )
+    assert all(r.is_oos for r in outside)
+    assert sum(r.is_oos for r in inside) <= 3
