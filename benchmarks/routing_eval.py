@@ -11,10 +11,13 @@ with its demo settings and flows (``apps/dialogue/demo_data/*.json``):
 - CLINC150 ``oos_test`` (1,000 queries) -> ``clarify``;
 - explicit requests for a person (``benchmarks/data/routing/handoff_requests.txt``) -> ``handoff``.
 
-The out-of-scope threshold is recalibrated on validation data first: the model's own held-out
-in-scope examples against CLINC150 ``oos_val`` (never the test queries), by the rule the product
-uses for workspaces (``--rule even_odds``, see ``ml/nlu/oos.py``) or by Youden's J (``--rule
-youden``). Writes ``benchmarks/results/<--output>.json`` with the confusion between routes.
+Out-of-scope detection is refitted on validation data first, as the product does it for
+workspaces (``ml/nlu/oos.py``): the score is kNN distance to the model's training examples in the
+base encoder's space (``--method knn_base``; ``knn`` measures it in the fine-tuned space), and the
+threshold is fitted on the model's own held-out in-scope examples against CLINC150 ``oos_val``
+(never the test queries), flagging at even odds (``--rule even_odds``) or at Youden's J
+(``--rule youden``). Writes ``benchmarks/results/<--output>.json`` with the confusion between
+routes.
 """
 
 import argparse
@@ -72,12 +75,13 @@ def model_for(run: str, runtime: NluRuntime) -> tuple[NluModel, Path]:
 
 
 def evaluate(
-    name: str, run: str, runtime: NluRuntime, oos: dict[str, list[str]], rule: str
+    name: str, run: str, runtime: NluRuntime, oos: dict[str, list[str]], rule: str, method: str
 ) -> dict[str, Any]:
     config = routing_config(name)
     model, directory = model_for(run, runtime)
     validation = [e.text for e in split_of(directory, "validation") if e.intent]
-    threshold = model.oos_refit(validation, oos["val"], rule=rule)
+    training = [e.text for e in split_of(directory, "train") if e.intent]
+    threshold = model.oos_refit(validation, oos["val"], rule=rule, method=method, bank=training)
     cases: list[tuple[str, str]] = [
         (e.text, expected_route(e.intent or "", config))
         for e in split_of(directory, "test")
@@ -117,14 +121,15 @@ def evaluate(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rule", choices=OOS_RULES, default="even_odds")
+    parser.add_argument("--method", choices=("knn_base", "knn"), default="knn_base")
     parser.add_argument("--output", default="routing")
     args = parser.parse_args()
     raw = json.loads((datasets_dir() / "clinc150" / "data_full.json").read_text())
     oos = {"val": [t for t, _ in raw["oos_val"]], "test": [t for t, _ in raw["oos_test"]]}
     runtime = NluRuntime()
     parts = {
-        "bank": evaluate("bank", "banking77", runtime, oos, args.rule),
-        "shop": evaluate("retail", "bitext", runtime, oos, args.rule),
+        "bank": evaluate("bank", "banking77", runtime, oos, args.rule, args.method),
+        "shop": evaluate("retail", "bitext", runtime, oos, args.rule, args.method),
     }
     total = sum(p["cases"] for p in parts.values())
     right = sum(p["accuracy"] * p["cases"] for p in parts.values())
@@ -132,6 +137,7 @@ def main() -> None:
         "route_accuracy": round(right / total, 4),
         "route_cases": total,
         "oos_rule": args.rule,
+        "oos_method": args.method,
     }
     for name, part in parts.items():
         metrics[f"route_{name}_accuracy"] = round(part["accuracy"], 4)

@@ -105,7 +105,7 @@ def split_of(directory: Path, split: str) -> list[Example]:
     raw = yaml.safe_load((directory / "config.yaml").read_text())
     config = config_from_dict(raw)
     data = load_mixture(config.sources, config.training.seed, config.training.validation_fraction)
-    return list(data.test if split == "test" else data.validation)
+    return list({"train": data.train, "validation": data.validation, "test": data.test}[split])
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -28,7 +28,7 @@ from ml.artifacts import manifest_verify
 from ml.encoders import minilm_path
 from ml.nlu.contracts import Example, IntentScore, NluResult
 from ml.nlu.model import HeadOutputs, Labels, NluHeads, encode, load_base, mean_pool
-from ml.nlu.oos import Floats, OosDetector
+from ml.nlu.oos import Floats, OosDetector, normalize_rows
 from ml.nlu.tokens import Encoded, batches, decode_slots, encode_examples
 
 REBUILD = "retrain it with python -m ml.nlu.train"
@@ -56,12 +56,16 @@ class Outputs:
                     pooled[index] = rows[row]
         return replace(self, base=torch.stack(pooled) if pooled else torch.empty(0, 0))
 
-    def oos_scores(self, detector: OosDetector) -> Floats:
-        """The detector's raw out-of-scope scores, on the embeddings its method measures."""
+    def oos_space(self, detector: OosDetector) -> Tensor:
+        """The embeddings the detector's method measures distances on."""
         pooled = self.base if detector.needs_base else self.pooled
         if pooled is None:
             raise ValueError(f"out-of-scope method {detector.method} needs the base embeddings")
-        return detector.raw_scores(pooled, self.intent_logits)
+        return pooled
+
+    def oos_scores(self, detector: OosDetector) -> Floats:
+        """The detector's raw out-of-scope scores."""
+        return detector.raw_scores(self.oos_space(detector), self.intent_logits)
 
 
 def run_model(
@@ -229,15 +233,22 @@ class NluModel:
         outside: Sequence[str],
         target_recall: float | None = None,
         rule: str | None = None,
+        method: str | None = None,
+        bank: Sequence[str] | None = None,
     ) -> float:
         """Refits the out-of-scope threshold on validation texts (by ``rule`` when given, else
-        the model's own); returns the new threshold."""
+        the model's own); returns the new threshold. ``method`` switches the score (knn to
+        knn_base, say) without retraining; a kNN method then needs ``bank``, the training texts
+        to measure distances to."""
         if rule is not None:
             self.oos.rule = rule
-        scores = []
-        for texts in (inscope, outside):
-            out = self.outputs(list(texts))
-            scores.append(out.oos_scores(self.oos))
+        if method is not None and method != self.oos.method:
+            if method.startswith("knn") and bank is None:
+                raise ValueError(f"switching to {method} needs the training texts (bank)")
+            self.oos.method = method
+        if bank is not None:
+            self.oos.bank = normalize_rows(self.outputs(list(bank)).oos_space(self.oos))
+        scores = [self.outputs(list(texts)).oos_scores(self.oos) for texts in (inscope, outside)]
         self.oos.fit(scores[0], scores[1], inscope_keep=0.97, target_recall=target_recall)
         return self.oos.threshold
 

@@ -382,8 +382,7 @@ def train(
             torch.tensor([validation_items[i].intent for i in intent_rows]),
         )
     bank_rows = [i for i, e in enumerate(train_items) if e.intent != IGNORE]
-    space = train_out.base if oos.needs_base else train_out.pooled
-    assert space is not None
+    space = train_out.oos_space(oos)
     oos.bank = normalize_rows(space[bank_rows]) if bank_rows else torch.empty(0, hidden)
     if "intent" in tasks and intent_rows:
         inscope = validation_out.oos_scores(oos)[intent_rows]

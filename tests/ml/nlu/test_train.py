@@ -183,3 +183,20 @@ def test_knn_base_measures_out_of_scope_with_the_adapter_off(tmp_path: Path) -> 
     )
     assert all(r.is_oos for r in outside)
     assert sum(r.is_oos for r in inside) <= 3
+
+
+def test_oos_refit_switches_a_knn_model_to_the_base_space(tiny_model: TrainResult) -> None:
+    model = NluRuntime().load("acme", tiny_model.directory)
+    data = tiny_data()
+    training = [e.text for e in data.train if e.intent]
+    inside = [e.text for e in data.validation if e.intent]
+    outside = ["who won the football world cup in 1998", "give me a recipe for lasagna"]
+    with pytest.raises(ValueError, match="training texts"):
+        model.oos_refit(inside, outside, method="knn_base")
+    model.oos_refit(inside, outside, method="knn_base", bank=training)
+    assert model.oos.method == "knn_base"
+    assert model.oos.bank is not None
+    assert len(model.oos.bank) == len(training)
+    # Every training text is its own nearest neighbour in the new bank.
+    top = model.outputs(training[:5]).oos_space(model.oos) @ model.oos.bank.T
+    assert top.argmax(dim=1).tolist() == [0, 1, 2, 3, 4]
