@@ -48,17 +48,19 @@ def _training_rows(source: str) -> list[tuple[str, str]]:
     raise ValueError(f"unknown intent source {source!r}")
 
 
-def _articles(spec: dict[str, Any]) -> list[tuple[str, str]]:
+def _articles(spec: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """(title, body, the intents it answers) for each article."""
     if "articles" in spec:
-        return [(a["title"], a["body"]) for a in spec["articles"]]
-    # The shop: a few of Bitext's responses for every intent, titled by the question they answer.
+        return [(a["title"], a["body"], a.get("intents", [])) for a in spec["articles"]]
+    # The shop: a few of Bitext's responses for every intent, titled by the question they
+    # answer, and marked as answering that intent.
     per_intent = int(spec.get("articles_per_intent", 3))
     taken: dict[str, int] = {}
     articles = []
     for row in _bitext_rows():
         if taken.get(row["intent"], 0) < per_intent:
             taken[row["intent"]] = taken.get(row["intent"], 0) + 1
-            articles.append((row["instruction"][:200], row["response"]))
+            articles.append((row["instruction"][:200], row["response"], [row["intent"]]))
     return articles
 
 
@@ -117,8 +119,15 @@ def demo_bot_build(
     if not Article.objects.filter(workspace=workspace).exists():
         articles = _articles(spec)
         say(f"{workspace.slug}: publishing and indexing {len(articles)} articles")
-        for title, body in articles:
-            article_create(workspace=workspace, author=admin, title=title, body=body, publish=True)
+        for title, body, intents in articles:
+            article_create(
+                workspace=workspace,
+                author=admin,
+                title=title,
+                body=body,
+                intents=intents,
+                publish=True,
+            )
     if not TrainingRun.objects.filter(workspace=workspace, is_active=True).exists():
         say(f"{workspace.slug}: training the NLU model ({epochs} epochs)")
         run = TrainingRun.objects.create(workspace=workspace, requested_by=admin)

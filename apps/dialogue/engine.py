@@ -128,10 +128,12 @@ def _understand(workspace: Workspace, text: str) -> tuple[NluResult, str]:
     return result, str(model.meta.get("name", ""))
 
 
-def _faq(workspace: Workspace, text: str) -> tuple[list[RetrievedPassage], list[dict[str, Any]]]:
+def _faq(
+    workspace: Workspace, text: str, intent: str | None
+) -> tuple[list[RetrievedPassage], list[dict[str, Any]]]:
     passages = [
         p
-        for p in knowledge_retrieve(workspace=workspace, query=text, k=PASSAGES)
+        for p in knowledge_retrieve(workspace=workspace, query=text, k=PASSAGES, intent=intent)
         if not p.injection_flagged
     ]
     sources = [
@@ -244,7 +246,7 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
     elif route.name == "clarify":
         text = CLARIFY
     elif route.name == "faq":
-        retrieved, sources = _faq(workspace, turn.text)
+        retrieved, sources = _faq(workspace, turn.text, route.intent)
         handler = {"passages": len(retrieved)}
         text = "" if retrieved else NOT_FOUND
         if not retrieved:

@@ -5,7 +5,7 @@ from apps.knowledge.models import Article, Document, Entity, KnowledgeAudit
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin[Article]):
-    list_display = ["title", "workspace", "status", "version", "updated_at"]
+    list_display = ["title", "workspace", "status", "intents", "version", "updated_at"]
     list_filter = ["status", "kind"]
     search_fields = ["title"]
 

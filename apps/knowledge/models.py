@@ -21,6 +21,9 @@ class Article(models.Model):
     title = models.CharField(max_length=300)  # the question, for an FAQ
     body = models.TextField()  # the answer, or the document (Markdown)
     source_url = models.URLField(max_length=500, blank=True)
+    # Names of the workspace's intents this article answers: when the bot routes a question of
+    # one of them to the knowledge base, it answers from these articles first.
+    intents = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(

@@ -22,6 +22,7 @@ class ArticleOutput(serializers.ModelSerializer[Article]):
             "title",
             "body",
             "source_url",
+            "intents",
             "status",
             "version",
             "created_at",
@@ -35,6 +36,9 @@ class ArticleCreateInput(serializers.Serializer[Any]):
     body = serializers.CharField(max_length=100_000)
     kind = serializers.ChoiceField(choices=Article.Kind.choices, default=Article.Kind.FAQ)
     source_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    intents = serializers.ListField(
+        child=serializers.CharField(max_length=100), max_length=20, required=False, default=list
+    )
     publish = serializers.BooleanField(default=False)
 
 
@@ -43,6 +47,9 @@ class ArticleUpdateInput(serializers.Serializer[Any]):
     body = serializers.CharField(max_length=100_000, required=False)
     kind = serializers.ChoiceField(choices=Article.Kind.choices, required=False)
     source_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    intents = serializers.ListField(
+        child=serializers.CharField(max_length=100), max_length=20, required=False
+    )
 
 
 class ArticleVersionOutput(serializers.ModelSerializer[ArticleVersion]):
@@ -134,6 +141,8 @@ class HitTestInput(serializers.Serializer[Any]):
     context = serializers.ListField(  # type: ignore[assignment]
         child=serializers.CharField(max_length=2000), required=False, default=list, max_length=20
     )
+    # As the bot asks: the articles that answer this intent come first.
+    intent = serializers.CharField(max_length=100, required=False, allow_null=True, default=None)
 
 
 class ChannelHitOutput(serializers.Serializer[Any]):

@@ -1,19 +1,21 @@
 """``HybridRetriever.retrieve(query, k)``: dense, sparse and graph channels, fused by RRF."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from ml.retrieval.contracts import (
     CHANNELS,
+    ChannelHit,
     FusionConfig,
     GraphSearcher,
     RetrievedPassage,
     Scored,
+    Vector,
 )
 from ml.retrieval.encoder import DenseEncoder
 from ml.retrieval.fusion import rrf_fuse
-from ml.retrieval.index import ChunkIndex
+from ml.retrieval.index import ChunkIndex, IndexSnapshot
 from ml.retrieval.sparse import Bm25Encoder, matched_terms
 
 # Shared by every retriever (the app builds one per request): threads that find the names in a
@@ -53,9 +55,14 @@ class HybridRetriever:
         *,
         channels: Sequence[str] = CHANNELS,
         context: Sequence[str] = (),
+        prefer: Collection[str] = (),
+        prefer_why: str = "",
     ) -> list[RetrievedPassage]:
         """The ``k`` best passages. ``context``: earlier turns of the conversation, oldest
-        first; the graph channel looks there for the entity a question refers back to."""
+        first; the graph channel looks there for the entity a question refers back to.
+        ``prefer``: chunk ids that come before every other result, by similarity to the
+        question (the chunks of articles an operator wrote for the question's intent); each
+        carries an ``intent`` hit with ``prefer_why`` as its reason."""
         unknown = set(channels) - set(CHANNELS)
         if unknown:
             raise ValueError(f"unknown channels {sorted(unknown)}; choose from {CHANNELS}")
@@ -88,6 +95,8 @@ class HybridRetriever:
                 query, query_vector, depth, snapshot, context, names.result()
             )
         fused = rrf_fuse(results, self.fusion)
+        if prefer:
+            fused = _preferred_first(fused, snapshot, query_vector, prefer, prefer_why)
         # Fetch a few more than k: passages the injection check blocks are dropped.
         candidates = fused[: k * 2 if self.passage_check else k]
         chunks = snapshot.chunks([cid for cid, _, _ in candidates])
@@ -121,3 +130,22 @@ class HybridRetriever:
             if len(passages) == k:
                 break
         return passages
+
+
+Fused = list[tuple[str, float, tuple[ChannelHit, ...]]]
+
+
+def _preferred_first(
+    fused: Fused, snapshot: IndexSnapshot, vector: Vector, prefer: Collection[str], why: str
+) -> Fused:
+    """The preferred chunks (those still in the index), most similar to the question first,
+    then the fused results without them."""
+    vectors = snapshot.dense_vectors(list(prefer))
+    similarity = {cid: float(v @ vector) for cid, v in vectors.items()}
+    found = {cid: (score, hits) for cid, score, hits in fused}
+    first: Fused = []
+    for rank, cid in enumerate(sorted(similarity, key=lambda c: -similarity[c]), start=1):
+        score, hits = found.get(cid, (0.0, ()))
+        hit = ChannelHit(channel="intent", rank=rank, score=similarity[cid], reasons=(why,))
+        first.append((cid, score, (hit, *hits)))
+    return first + [row for row in fused if row[0] not in similarity]

@@ -1,6 +1,7 @@
 """Articles: create, edit (a new version each time), publish, unpublish, delete. The index
 follows in a task queued when the transaction commits."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -11,7 +12,24 @@ from apps.core.exceptions import ApplicationError
 from apps.knowledge.models import Article, ArticleVersion
 from apps.knowledge.services.audit import audit_record
 
-_EDITABLE = ("title", "body", "kind", "source_url")
+_EDITABLE = ("title", "body", "kind", "source_url", "intents")
+MAX_INTENTS = 20
+
+
+def _intents_checked(workspace: Workspace, names: Sequence[str]) -> list[str]:
+    """The names, each an intent of the workspace (a clear error names the unknown ones)."""
+    from apps.nlu.models import Intent
+
+    wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+    if len(wanted) > MAX_INTENTS:
+        raise ApplicationError(f"An article answers at most {MAX_INTENTS} intents.")
+    known = set(
+        Intent.objects.filter(workspace=workspace, name__in=wanted).values_list("name", flat=True)
+    )
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise ApplicationError(f"Unknown intents: {', '.join(unknown)}.", code="unknown_intent")
+    return wanted
 
 
 def _queue_index(article_id: int) -> None:
@@ -40,6 +58,7 @@ def article_create(
     body: str,
     kind: str = Article.Kind.FAQ,
     source_url: str = "",
+    intents: Sequence[str] = (),
     publish: bool = False,
 ) -> Article:
     article = Article.objects.create(
@@ -48,6 +67,7 @@ def article_create(
         body=body,
         kind=kind,
         source_url=source_url,
+        intents=_intents_checked(workspace, intents),
         created_by=author,
         updated_by=author,
     )
@@ -67,6 +87,8 @@ def article_create(
 
 @transaction.atomic
 def article_update(*, article: Article, actor: User, data: dict[str, Any]) -> Article:
+    if "intents" in data:
+        data = {**data, "intents": _intents_checked(article.workspace, data["intents"])}
     changed = [f for f in _EDITABLE if f in data and data[f] != getattr(article, f)]
     if not changed:
         return article

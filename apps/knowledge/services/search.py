@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from apps.accounts.models import Workspace
+from apps.knowledge.models import Article, KnowledgeChunk
 from apps.knowledge.services.audit import knowledge_version
 from apps.knowledge.services.graph import knowledge_graph_load, node_store
 from apps.knowledge.services.runtime import chunk_index, dense_encoder, graph_model_path
@@ -62,11 +63,35 @@ def knowledge_retrieve(
     k: int = 5,
     channels: Sequence[str] = CHANNELS,
     context: Sequence[str] = (),
+    intent: str | None = None,
 ) -> list[RetrievedPassage]:
+    """``intent``: the question's intent, when the bot knows it; the published articles that
+    answer it come first."""
     retriever = HybridRetriever(
         chunk_index(workspace),
         dense_encoder(),
         graph=_graph_channel(workspace.pk) if "graph" in channels else None,
         passage_check=_passage_check,
     )
-    return retriever.retrieve(query, k, channels=channels, context=context)
+    prefer = _intent_chunks(workspace, intent) if intent else []
+    return retriever.retrieve(
+        query, k, channels=channels, context=context, prefer=prefer, prefer_why=intent or ""
+    )
+
+
+def _intent_chunks(workspace: Workspace, intent: str) -> list[str]:
+    """The indexed chunks of the workspace's published articles that answer ``intent``."""
+    # JSON containment has no SQLite lookup; the list of intents per article is short.
+    linked = (
+        Article.objects.filter(workspace=workspace, status=Article.Status.PUBLISHED)
+        .exclude(intents=[])
+        .values_list("pk", "intents")
+    )
+    articles = [pk for pk, intents in linked if intent in (intents or ())]
+    if not articles:
+        return []
+    return list(
+        KnowledgeChunk.objects.filter(workspace=workspace, article_id__in=articles).values_list(
+            "chunk_id", flat=True
+        )
+    )

@@ -232,3 +232,60 @@ def test_graph_build_links_entities_in_the_hit_test(
     assert graph_hit["reasons"][0].startswith("entity 'Gold Plan' (alias match of 'premium')")
     detail = api.get(_url("entity-detail", "acme", entity_id=response.json()["id"])).json()
     assert detail["neighbourhood"]["center"] == detail["key"]
+
+
+def test_articles_that_answer_an_intent_come_first_for_it(
+    api: Any, member_of: Any, workspace_a: Any, workspace_b: Any
+) -> None:
+    from apps.nlu.models import Intent
+
+    Intent.objects.create(workspace=workspace_a, name="newsletter_subscription")
+    Intent.objects.create(workspace=workspace_b, name="newsletter_subscription")
+    api.force_authenticate(member_of(workspace_b, Role.OPERATOR))
+    b_article = api.post(
+        _url("article-list", "globex"),
+        {
+            "title": "Globex mailing list",
+            "body": "Globex stops the list at once.",
+            "intents": ["newsletter_subscription"],
+            "publish": True,
+        },
+        format="json",
+    ).json()
+    api.force_authenticate(member_of(workspace_a, Role.OPERATOR))
+    unknown = api.post(
+        _url("article-list", "acme"),
+        {"title": "x", "body": "y", "intents": ["no_such_intent"]},
+        format="json",
+    )
+    assert unknown.status_code == 400
+    assert "no_such_intent" in unknown.content.decode()
+    orders = _publish(api, "acme", "Remove items from an order", "Open the order, remove items.")
+    linked = api.post(
+        _url("article-list", "acme"),
+        {
+            "title": "Our emails",
+            "body": "Use the link at the bottom of any email to stop them.",
+            "intents": ["newsletter_subscription"],
+            "publish": True,
+        },
+        format="json",
+    )
+    assert linked.status_code == 201, linked.content
+    assert linked.json()["intents"] == ["newsletter_subscription"]
+    query = "remove me from the list"
+    assert _hits(api, "acme", query)[0]["doc_id"] == f"article:{orders['id']}"
+    hits = _hits(api, "acme", query, intent="newsletter_subscription")
+    assert hits[0]["doc_id"] == f"article:{linked.json()['id']}"
+    assert hits[0]["channels"][0]["channel"] == "intent"
+    assert hits[0]["channels"][0]["reasons"] == ["newsletter_subscription"]
+    # B's article for the same intent name stays in B.
+    assert f"article:{b_article['id']}" not in {h["doc_id"] for h in hits}
+    # Unlinking it by an edit puts the plain ranking back.
+    api.patch(
+        _url("article-detail", "acme", article_id=linked.json()["id"]),
+        {"intents": []},
+        format="json",
+    )
+    hits = _hits(api, "acme", query, intent="newsletter_subscription")
+    assert hits[0]["doc_id"] == f"article:{orders['id']}"
