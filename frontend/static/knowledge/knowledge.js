@@ -53,6 +53,7 @@
     const a = await call(`articles/${id}/`);
     currentArticle = a;
     for (const f of ["title", "body", "kind", "source_url"]) form.elements[f].value = a[f] || "";
+    form.elements.intents.value = (a.intents || []).join(", ");
     $("article-form-title").textContent = `${a.title} (v${a.version}, ${a.status})`;
     $("article-history").replaceChildren(...a.audit.map((e) => el("li", {}, `${new Date(e.created_at).toLocaleString()} · ${e.actor || "?"} · ${e.action} ${e.summary}`)));
   });
@@ -61,7 +62,8 @@
   $("article-form").addEventListener("submit", guard(async (e) => {
     e.preventDefault();
     const f = e.target.elements;
-    const body = { title: f.title.value, body: f.body.value, kind: f.kind.value, source_url: f.source_url.value };
+    const intents = f.intents.value.split(",").map((s) => s.trim()).filter(Boolean);
+    const body = { title: f.title.value, body: f.body.value, kind: f.kind.value, source_url: f.source_url.value, intents };
     const saved = currentArticle ? await call(`articles/${currentArticle.id}/`, { method: "PATCH", body }) : await call("articles/", { method: "POST", body });
     await openArticle(saved.id); await loadArticles();
   }));
@@ -101,7 +103,8 @@
   $("hit-form").addEventListener("submit", guard(async (e) => {
     e.preventDefault();
     const channels = Array.from(document.querySelectorAll("[name=channel]:checked")).map((c) => c.value);
-    const data = await call("hit-test/", { method: "POST", body: { query: $("hit-q").value, k: 5, channels } });
+    const intent = $("hit-intent").value.trim() || null;
+    const data = await call("hit-test/", { method: "POST", body: { query: $("hit-q").value, k: 5, channels, intent } });
     $("hit-results").replaceChildren(...(data.results.length ? data.results.map((p) => el("li", {},
       el("strong", {}, p.heading_path.join(" › ") || p.title), " ", el("small", {}, `fused ${p.score.toFixed(4)} · ${p.doc_id}`),
       p.injection_flagged ? el("div", { class: "flag" }, `Flagged as possible prompt injection (${p.injection_rules.join(", ") || "classifier"})`) : "",
