@@ -13,7 +13,7 @@ import json
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,17 +45,6 @@ class Outputs:
     encoded: list[Encoded]
     base: Tensor | None = None  # pooled with the adapter off, when out-of-scope needs it
 
-    def with_base(self, encoder: PeftModel, batch_size: int, pad_id: int) -> "Outputs":
-        """These outputs plus the same texts' pooled embeddings with the adapter switched off."""
-        pooled: list[Tensor] = [torch.empty(0)] * len(self.encoded)
-        with torch.inference_mode(), encoder.disable_adapter():
-            for batch in batches(self.encoded, batch_size, pad_id):
-                states = encode(encoder, batch.input_ids, batch.attention_mask)
-                rows = mean_pool(states, batch.attention_mask)
-                for row, index in enumerate(batch.indices):
-                    pooled[index] = rows[row]
-        return replace(self, base=torch.stack(pooled) if pooled else torch.empty(0, 0))
-
     def oos_space(self, detector: OosDetector) -> Tensor:
         """The embeddings the detector's method measures distances on."""
         pooled = self.base if detector.needs_base else self.pooled
@@ -74,29 +63,48 @@ def run_model(
     encoded: Sequence[Encoded],
     batch_size: int,
     pad_id: int,
+    base_beside: str | None = None,
 ) -> Outputs:
-    """Forward passes in length-sorted batches, results put back in input order."""
+    """Forward passes in length-sorted batches, results put back in input order.
+    ``base_beside``: the name of the active adapter; each batch then also goes through the
+    encoder with the adapter off, in the same forward pass (peft's mixed-adapter batch, about
+    the cost of one pass on a CPU), for ``Outputs.base``."""
     n = len(encoded)
     pooled: list[Tensor] = [torch.empty(0)] * n
+    base: list[Tensor] = [torch.empty(0)] * n
     intents: list[Tensor] = [torch.empty(0)] * n
     sentiments: list[Tensor] = [torch.empty(0)] * n
     tags: list[list[int]] = [[] for _ in range(n)]
     with torch.inference_mode():
         for batch in batches(encoded, batch_size, pad_id):
-            states = encode(encoder, batch.input_ids, batch.attention_mask)
-            out: HeadOutputs = heads(states, batch.attention_mask)
+            ids, mask = batch.input_ids, batch.attention_mask
+            if base_beside is None:
+                states = encode(encoder, ids, mask)
+            else:
+                rows = len(batch.indices)
+                both = encoder(
+                    input_ids=torch.cat([ids, ids]),
+                    attention_mask=torch.cat([mask, mask]),
+                    adapter_names=[base_beside] * rows + ["__base__"] * rows,
+                ).last_hidden_state
+                states = both[:rows]
+                base_pooled = mean_pool(both[rows:], mask)
+            out: HeadOutputs = heads(states, mask)
             best = out.slot_logits.argmax(-1)
             for row, index in enumerate(batch.indices):
                 pooled[index] = out.pooled[row]
                 intents[index] = out.intent_logits[row]
                 sentiments[index] = out.sentiment_logits[row]
                 tags[index] = best[row, : len(encoded[index].input_ids)].tolist()
+                if base_beside is not None:
+                    base[index] = base_pooled[row]
     return Outputs(
         pooled=torch.stack(pooled) if n else torch.empty(0, 0),
         intent_logits=torch.stack(intents) if n else torch.empty(0, 0),
         sentiment_logits=torch.stack(sentiments) if n else torch.empty(0, 0),
         slot_tags=tags,
         encoded=list(encoded),
+        base=(torch.stack(base) if n else torch.empty(0, 0)) if base_beside else None,
     )
 
 
@@ -174,18 +182,17 @@ class NluModel:
         self.max_length = int(meta.get("max_length", 64))
 
     def outputs(self, texts: Sequence[str], batch_size: int = 64, oos: bool = True) -> Outputs:
-        """``oos``: include what the out-of-scope score needs (a second pass for knn_base)."""
+        """``oos``: include what the out-of-scope score needs (the base encoder's embeddings,
+        for knn_base)."""
         tokenizer = self.shared.tokenizer
         encoded = encode_examples(
             [Example(text=t) for t in texts], tokenizer, self.labels, self.max_length
         )
         pad_id = int(tokenizer.pad_token_id)
+        beside = self.adapter if oos and self.oos.needs_base else None
         with self.shared.lock:
             encoder = self.shared.activate(self.adapter)
-            out = run_model(encoder, self.heads, encoded, batch_size, pad_id)
-            if oos and self.oos.needs_base:
-                out = out.with_base(encoder, batch_size, pad_id)
-            return out
+            return run_model(encoder, self.heads, encoded, batch_size, pad_id, beside)
 
     def predict(
         self, texts: Sequence[str], top_k: int = 5, batch_size: int = 64

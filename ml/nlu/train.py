@@ -370,8 +370,7 @@ def train(
     )
 
     def outputs(items: Sequence[Encoded]) -> Outputs:
-        out = run_model(model, heads, items, 128, pad_id)
-        return out.with_base(model, 128, pad_id) if oos.needs_base else out
+        return run_model(model, heads, items, 128, pad_id, ADAPTER if oos.needs_base else None)
 
     train_out, validation_out = outputs(train_items), outputs(validation_items)
     oos_out = outputs(oos_items) if oos_items else None

@@ -183,6 +183,9 @@ def test_knn_base_measures_out_of_scope_with_the_adapter_off(tmp_path: Path) -> 
     )
     assert all(r.is_oos for r in outside)
     assert sum(r.is_oos for r in inside) <= 3
+    # With int8 weights the mixed batch (adapter and base rows in one pass) still works.
+    int8 = NluRuntime(quantize=True).load("acme", result.directory)
+    assert all(r.is_oos for r in int8.predict(["give me a recipe for lasagna"]))
 
 
 def test_oos_refit_switches_a_knn_model_to_the_base_space(tiny_model: TrainResult) -> None:
