@@ -4,7 +4,7 @@ The score is a distance (higher means further from anything the workspace was tr
 - ``knn``: 1 - mean cosine similarity of the pooled embedding to its k nearest training
   examples (Sun et al., 2022, "Out-of-distribution detection with deep nearest neighbors");
 - ``knn_base``: the same, in the shared encoder's own sentence-embedding space (the adapter
-  switched off: one more forward pass). MiniLM was trained for paraphrase similarity, so a
+  switched off, as extra rows of the same forward pass). MiniLM was trained for paraphrase similarity, so a
   rephrasing of a training example stays near it there, while fine-tuning for intent tightens
   the space around the training set's own phrasings: on the demo bots' models it separates
   held-out in-scope messages from CLINC150's out-of-scope ones better (``benchmarks/results``);
