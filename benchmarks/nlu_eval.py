@@ -155,38 +155,25 @@ def run_one(run: str, reuse: bool) -> dict[str, Any]:
         out["banking77_int8_test_accuracy"] = round(int8["accuracy"], 4)
         out.update(flat("nlu_int8", speed(quantized, texts)))
     if run == "clinc150":
-        # A second operating point: the threshold that catches 85% of validation out-of-scope
-        # queries (instead of Youden's J), refitted on validation only.
         validation = split_of(directory, "validation")
-        model.oos_refit(
-            [e.text for e in validation if e.intent],
-            [e.text for e in validation if e.is_oos],
-            target_recall=0.85,
-        )
-        at85 = evaluate(model, examples)
-        out.update(
-            flat(
-                "clinc150_at_val_recall85",
-                {k: v for k, v in at85.items() if k.startswith(("oos", "inscope"))},
+        inside = [e.text for e in validation if e.intent]
+        outside = [e.text for e in validation if e.is_oos]
+
+        def operating_point(name: str, **refit: Any) -> None:
+            """Refits out-of-scope detection on validation only, then measures test."""
+            model.oos_refit(inside, outside, **refit)
+            at = evaluate(model, examples)
+            out.update(
+                flat(name, {k: v for k, v in at.items() if k.startswith(("oos", "inscope"))})
             )
-        )
-        # The comparison: the same model with kNN distance in the other space (the base
-        # encoder's for a model trained with knn, the fine-tuned one for knn_base).
+
+        # The threshold that catches 85% of validation out-of-scope queries (not Youden's J).
+        operating_point("clinc150_at_val_recall85", target_recall=0.85)
+        # The comparison: kNN distance in the other space (the base encoder's for a model
+        # trained with knn, the fine-tuned one for knn_base).
         other = "knn" if model.oos.method == "knn_base" else "knn_base"
-        model.oos_refit(
-            [e.text for e in validation if e.intent],
-            [e.text for e in validation if e.is_oos],
-            rule="youden",
-            method=other,
-            bank=[e.text for e in split_of(directory, "train") if e.intent],
-        )
-        tuned = evaluate(model, examples)
-        out.update(
-            flat(
-                f"clinc150_{other}",
-                {k: v for k, v in tuned.items() if k.startswith(("oos", "inscope"))},
-            )
-        )
+        training = [e.text for e in split_of(directory, "train") if e.intent]
+        operating_point(f"clinc150_{other}", rule="youden", method=other, bank=training)
         out.update(
             flat(
                 "clinc150",

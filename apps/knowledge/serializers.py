@@ -10,6 +10,7 @@ from apps.knowledge.models import (
     KnowledgeAudit,
     Relation,
 )
+from apps.knowledge.services.articles import MAX_INTENTS
 from ml.retrieval.contracts import CHANNELS
 
 
@@ -37,7 +38,10 @@ class ArticleCreateInput(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=Article.Kind.choices, default=Article.Kind.FAQ)
     source_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
     intents = serializers.ListField(
-        child=serializers.CharField(max_length=100), max_length=20, required=False, default=list
+        child=serializers.CharField(max_length=100),
+        max_length=MAX_INTENTS,
+        required=False,
+        default=list,
     )
     publish = serializers.BooleanField(default=False)
 
@@ -48,7 +52,7 @@ class ArticleUpdateInput(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=Article.Kind.choices, required=False)
     source_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
     intents = serializers.ListField(
-        child=serializers.CharField(max_length=100), max_length=20, required=False
+        child=serializers.CharField(max_length=100), max_length=MAX_INTENTS, required=False
     )
 
 

@@ -4,10 +4,11 @@ from collections.abc import Mapping, Sequence
 
 from ml.retrieval.contracts import ChannelHit, FusionConfig, Scored
 
+# (chunk id, fused score, each channel's finding), best first.
+Fused = list[tuple[str, float, tuple[ChannelHit, ...]]]
 
-def rrf_fuse(
-    results: Mapping[str, Sequence[Scored]], config: FusionConfig
-) -> list[tuple[str, float, tuple[ChannelHit, ...]]]:
+
+def rrf_fuse(results: Mapping[str, Sequence[Scored]], config: FusionConfig) -> Fused:
     """Chunks by fused score, best first; ties keep the order of the best single rank."""
     fused: dict[str, float] = {}
     hits: dict[str, list[ChannelHit]] = {}

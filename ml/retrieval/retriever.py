@@ -14,7 +14,7 @@ from ml.retrieval.contracts import (
     Vector,
 )
 from ml.retrieval.encoder import DenseEncoder
-from ml.retrieval.fusion import rrf_fuse
+from ml.retrieval.fusion import Fused, rrf_fuse
 from ml.retrieval.index import ChunkIndex, IndexSnapshot
 from ml.retrieval.sparse import Bm25Encoder, matched_terms
 
@@ -130,9 +130,6 @@ class HybridRetriever:
             if len(passages) == k:
                 break
         return passages
-
-
-Fused = list[tuple[str, float, tuple[ChannelHit, ...]]]
 
 
 def _preferred_first(

@@ -11,6 +11,7 @@ from apps.accounts.models import User, Workspace
 from apps.core.exceptions import ApplicationError
 from apps.knowledge.models import Article, ArticleVersion
 from apps.knowledge.services.audit import audit_record
+from apps.nlu.models import Intent
 
 _EDITABLE = ("title", "body", "kind", "source_url", "intents")
 MAX_INTENTS = 20
@@ -18,8 +19,6 @@ MAX_INTENTS = 20
 
 def _intents_checked(workspace: Workspace, names: Sequence[str]) -> list[str]:
     """The names, each an intent of the workspace (a clear error names the unknown ones)."""
-    from apps.nlu.models import Intent
-
     wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     if len(wanted) > MAX_INTENTS:
         raise ApplicationError(f"An article answers at most {MAX_INTENTS} intents.")
