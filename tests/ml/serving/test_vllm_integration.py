@@ -127,6 +127,15 @@ def test_vllm_serves_each_workspace_adapter_then_falls_back_when_killed(
         direct = "".join([d async for d in in_process.stream_chat(MESSAGES, "acme", PARAMS)])
         assert direct[:20] == answers["acme"][:20]
 
+        # Both adapters and the base model in one batch (the plugin's grouped LoRA kernels):
+        # each stream gives what it gives alone, and the base request gets no adapter's delta.
+        async def alone(engine: VllmEngine | TransformersEngine, adapter: str | None) -> str:
+            return "".join([d async for d in engine.stream_chat(MESSAGES, adapter, PARAMS)])
+
+        together = await asyncio.gather(*(alone(vllm, a) for a in ("acme", "globex", None)))
+        assert together[:2] == [answers["acme"], answers["globex"]]
+        assert together[2][:20] == (await alone(in_process, None))[:20]
+
         # A new workspace adapter loads at run time, by name, without a restart.
         shutil.copytree(tiny_adapters / "globex", tmp_path / "initech")
         entry = AdapterRegistry(tmp_path).get("initech")
