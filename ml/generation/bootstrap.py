@@ -3,8 +3,10 @@
 
 A byte-level BPE tokenizer (``tokenizers``) and a Llama-architecture causal LM of a few million
 parameters, both trained from scratch on the training split of the shipped Bitext corpus
-(question -> answer chats), saved with ``save_pretrained`` (safetensors, float32, chat template
-included) so vLLM and transformers load the folder as they would any Hugging Face model.
+(question -> answer chats; with ``grounded_share``, some of them in the grounded-answer format:
+passages in the prompt, the answer citing one or refusing), saved with ``save_pretrained``
+(safetensors, float32, chat template included) so vLLM and transformers load the folder as
+they would any Hugging Face model.
 
 What it can do: produce fluent Bitext-style customer-service text in the chat format, which the
 workspace LoRA adapters then teach to cite passages, refuse, summarise and rewrite. What it can't:
@@ -17,6 +19,7 @@ import argparse
 import csv
 import json
 import math
+import random
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,9 +30,21 @@ from tqdm import tqdm
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from ml.artifacts import manifest_write
-from ml.generation.config import BaseModelConfig, base_config_load
+from ml.generation.config import BaseModelConfig, MixtureConfig, base_config_load
+from ml.generation.contracts import ChatMessage
 from ml.generation.data.bitext import BitextRow, load_rows, split
-from ml.generation.lm import BOS, CHAT_TEMPLATE, END, PAD, SPECIAL_TOKENS, ids, seed_everything
+from ml.generation.data.sft import PassagePool, answer_example
+from ml.generation.lm import (
+    BOS,
+    CHAT_TEMPLATE,
+    END,
+    IGNORE,
+    PAD,
+    SPECIAL_TOKENS,
+    chat_text,
+    ids,
+    seed_everything,
+)
 
 
 def tokenizer_train(texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerFast:
@@ -50,16 +65,48 @@ def tokenizer_train(texts: Sequence[str], vocab_size: int) -> PreTrainedTokenize
     return tokenizer
 
 
-def chat_documents(rows: Sequence[BitextRow]) -> list[str]:
-    """Each row as a chat in the template's format (the tokenizer doesn't exist yet)."""
-    return [f"<|user|>\n{row.question}{END}\n<|assistant|>\n{row.response}{END}\n" for row in rows]
+def chat_documents(rows: Sequence[BitextRow], grounded_share: float, seed: int) -> list[str]:
+    """Each row as a chat in the template's format: a plain question and answer, or (for
+    ``grounded_share`` of the rows) the grounded-answer task, with two passages from the other
+    rows in the prompt and the answer citing the one it uses, or the refusal when neither
+    answers. The base learns to read and cite passages; the workspace adapters refine it."""
+    rng = random.Random(seed)
+    pool = PassagePool(rows, MixtureConfig().passage_words)
+    mixture = MixtureConfig()
+    documents = []
+    for row in rows:
+        if rng.random() < grounded_share:
+            refuse = rng.random() < mixture.refusal_fraction
+            example = answer_example(row, pool, mixture, rng, refuse=refuse)
+            documents.append(chat_text(example.messages, example.target))
+        else:
+            documents.append(chat_text([ChatMessage("user", row.question)], row.response))
+    return documents
 
 
-def pack(token_ids: list[int], seq_len: int) -> torch.Tensor:
-    blocks = len(token_ids) // seq_len
-    if blocks == 0:
-        raise ValueError("the corpus is shorter than one training sequence")
-    return torch.tensor(token_ids[: blocks * seq_len]).view(blocks, seq_len)
+def pack(
+    documents: Sequence[list[int]], seq_len: int, pad_id: int, open_blocks: int = 16
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Documents into blocks of ``seq_len`` tokens, each document whole inside one block (a
+    grounded answer must see its passages), cut only if longer than a block; first fit over the
+    last ``open_blocks`` blocks. Returns the blocks and their labels (padding: ignored)."""
+    blocks: list[list[int]] = []
+    for document in documents:
+        document = document[:seq_len]
+        for block in blocks[-open_blocks:]:
+            if len(block) + len(document) <= seq_len:
+                block.extend(document)
+                break
+        else:
+            blocks.append(list(document))
+    if not blocks:
+        raise ValueError("the corpus is empty")
+    inputs = torch.full((len(blocks), seq_len), pad_id, dtype=torch.long)
+    labels = torch.full((len(blocks), seq_len), IGNORE, dtype=torch.long)
+    for row, block in enumerate(blocks):
+        inputs[row, : len(block)] = torch.tensor(block)
+        labels[row, : len(block)] = torch.tensor(block)
+    return inputs, labels
 
 
 def bootstrap(
@@ -74,12 +121,10 @@ def bootstrap(
     rows, _ = split(load_rows())  # the held-out 10 % never reaches the base model
     if config.rows_limit:
         rows = rows[: config.rows_limit]
-    documents = chat_documents(rows)
+    documents = chat_documents(rows, config.grounded_share, config.seed)
     tokenizer = tokenizer_train(documents, config.vocab_size)
-    stream: list[int] = []
-    for document in documents:
-        stream.extend(ids(tokenizer, document))
-    blocks = pack(stream, config.seq_len)
+    encoded = [ids(tokenizer, document) for document in documents]
+    blocks, block_labels = pack(encoded, config.seq_len, int(tokenizer.pad_token_id))
 
     model_config = LlamaConfig(
         vocab_size=len(tokenizer),
@@ -115,8 +160,8 @@ def bootstrap(
     while step < config.steps and time.perf_counter() < deadline:
         order = torch.randperm(len(blocks), generator=generator)
         for start in range(0, len(order), config.batch_size):
-            batch = blocks[order[start : start + config.batch_size]]
-            loss = model(input_ids=batch, labels=batch).loss
+            picked = order[start : start + config.batch_size]
+            loss = model(input_ids=blocks[picked], labels=block_labels[picked]).loss
             optimizer.zero_grad()
             loss.backward()
             grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0))
@@ -150,7 +195,10 @@ def bootstrap(
         "kind": "bootstrapped base (Llama architecture, trained from scratch)",
         "parameters": sum(p.numel() for p in model.parameters()),
         "corpus_rows": len(rows),
-        "corpus_tokens": len(stream),
+        "corpus_tokens": sum(len(e) for e in encoded),
+        "grounded_share": config.grounded_share,
+        "blocks": len(blocks),
+        "block_fill": round(float((block_labels != IGNORE).float().mean()), 3),
         "steps": step,
         "tokens_seen": step * config.batch_size * config.seq_len,
         "final_loss": round(loss_value, 4),
@@ -169,7 +217,9 @@ def model_card(meta: dict[str, object]) -> str:
         f"A Llama-architecture causal LM with {meta['parameters']:,} parameters and a byte-level "
         f"BPE tokenizer, trained from scratch in {meta['train_seconds']} s on CPU on "
         f"{meta['corpus_rows']} question/answer chats of the shipped Bitext corpus "
-        f"({meta['corpus_tokens']:,} tokens; final training loss {meta['final_loss']}).\n\n"
+        f"({meta['corpus_tokens']:,} tokens; final training loss {meta['final_loss']}); "
+        f"a share of {meta['grounded_share']} of them are grounded-answer chats (two passages "
+        "in the prompt, the answer citing one or saying it doesn't know).\n\n"
         "It writes Bitext-style customer-service answers in the chat format and nothing else: no "
         "world knowledge, no reasoning, English only, 27 e-commerce intents. It exists so the "
         "generation pipeline (LoRA fine-tuning, vLLM serving, fallbacks) runs offline with no "

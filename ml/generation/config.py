@@ -30,6 +30,9 @@ class BaseModelConfig:
     seed: int = 7
     threads: int = 0
     rows_limit: int | None = None  # train on at most this many corpus rows (tests)
+    # The share of corpus rows written as a grounded-answer chat (passages in the prompt, the
+    # answer citing one or refusing) instead of a plain question/answer chat.
+    grounded_share: float = 0.0
     output_dir: str = DEFAULT_BASE_DIR
 
 
@@ -79,6 +82,9 @@ class SftTrainingConfig:
     max_minutes: float = 0.0  # 0: no limit
     max_length: int = 640  # prompt + answer tokens; longer prompts lose passage text
     eval_examples: int = 60  # validation answers generated at the end
+    # Loss weight of a grounded answer's first tokens, where it picks the passage it cites or
+    # says it doesn't know (1: every answer token counts the same).
+    decision_weight: float = 1.0
     seed: int = 11
     threads: int = 0
 
@@ -113,6 +119,8 @@ def base_config_from_dict(raw: dict[str, Any]) -> BaseModelConfig:
     config = _build(BaseModelConfig, raw, "base model")
     if config.hidden_size % config.heads:
         raise ValueError("hidden_size must be a multiple of heads")
+    if not 0 <= config.grounded_share <= 1:
+        raise ValueError("grounded_share must be in [0, 1]")
     return config
 
 

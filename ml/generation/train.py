@@ -39,6 +39,7 @@ from ml.generation.lm import (
     render,
     seed_everything,
     tokenizer_load,
+    weighted_loss,
 )
 from ml.generation.metrics import answer_scores, refusal_rate
 
@@ -124,10 +125,10 @@ def validation_loss(
     total, count = 0.0, 0
     with torch.no_grad():
         for start in range(0, len(items), batch_size):
-            input_ids, labels, mask = pad_batch(items[start : start + batch_size], pad_id)
-            loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
-            total += float(loss) * len(input_ids)
-            count += len(input_ids)
+            batch = pad_batch(items[start : start + batch_size], pad_id)
+            loss = model(input_ids=batch.input_ids, attention_mask=batch.mask, labels=batch.labels)
+            total += float(loss.loss) * len(batch.input_ids)
+            count += len(batch.input_ids)
     model.train()
     return total / max(1, count)
 
@@ -209,8 +210,9 @@ def train(config: SftConfig, *, out_dir: Path | None = None, progress: bool = Tr
             )
         rng.shuffle(batches)
         for batch_ids in batches:
-            input_ids, labels, mask = pad_batch([items[i] for i in batch_ids], pad_id)
-            loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+            batch = pad_batch([items[i] for i in batch_ids], pad_id, settings.decision_weight)
+            logits = model(input_ids=batch.input_ids, attention_mask=batch.mask).logits
+            loss = weighted_loss(logits, batch)
             optimizer.zero_grad()
             loss.backward()
             grad_norm = float(torch.nn.utils.clip_grad_norm_(params, 1.0))
@@ -224,7 +226,7 @@ def train(config: SftConfig, *, out_dir: Path | None = None, progress: bool = Tr
                     round(float(loss.detach()), 5),
                     f"{scheduler.get_last_lr()[0]:.3g}",
                     round(grad_norm, 4),
-                    int(mask.sum()),
+                    int(batch.mask.sum()),
                 ]
             )
             bar.update(1)
