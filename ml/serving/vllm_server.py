@@ -27,11 +27,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ml.artifacts import manifest_verify
-from ml.serving.registry import AdapterRegistry
+from ml.serving.registry import AdapterEntry, AdapterRegistry
 from ml.serving.vllm_client import BASE_MODEL_NAME
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DEFAULT_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
+
+
+# vLLM's Llama fuses these projections; a LoRA module is named after the fused layer.
+VLLM_FUSED = {
+    "q_proj": "qkv_proj",
+    "k_proj": "qkv_proj",
+    "v_proj": "qkv_proj",
+    "gate_proj": "gate_up_proj",
+    "up_proj": "gate_up_proj",
+}
+
+
+def lora_target_modules(entries: Sequence[AdapterEntry]) -> list[str] | None:
+    """The vLLM modules the registered adapters touch (None: no restriction; an adapter that
+    names its targets with a pattern such as "all-linear" needs them all). vLLM then builds LoRA
+    layers on those modules only: on CPU each one costs every request of a batch its products.
+    An adapter loaded later that targets another module is refused by vLLM and served by the
+    next engine of the chain."""
+    modules: set[str] = set()
+    for entry in entries:
+        targets = json.loads((entry.path / "adapter_config.json").read_text()).get("target_modules")
+        if not isinstance(targets, list) or not targets:
+            return None
+        modules.update(VLLM_FUSED.get(t, t) for t in targets)
+    return sorted(modules) or None
 
 
 @dataclass(frozen=True)
@@ -88,6 +113,9 @@ def build_command(config: ServerConfig) -> list[str]:
     if entries:
         command.append("--lora-modules")
         command.extend(f"{entry.name}={entry.path}" for entry in entries)
+        modules = lora_target_modules(entries)
+        if modules:
+            command.extend(["--lora-target-modules", *modules])
     command.extend(config.extra)
     return command
 

@@ -63,6 +63,8 @@ def test_answer_scores_count_refusals_and_citations() -> None:
     )
     assert scores["refusal_rate"] == pytest.approx(1 / 3)
     assert scores["citation_valid_rate"] == pytest.approx(0.5)
+    assert scores["rouge_l_answered"] == pytest.approx(1.0)  # the refusal left out
+    assert scores["rouge_l"] < 0.7
     assert refusal_rate([REFUSAL, "no"]) == 0.5
 
 

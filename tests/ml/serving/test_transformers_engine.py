@@ -1,6 +1,7 @@
 """The in-process engine on the session's tiny base and two workspace adapters."""
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,9 @@ from ml.artifacts import TamperedModelError
 from ml.generation.contracts import GenerationParams, Turn
 from ml.generation.prompts import answer_messages, passages_number
 from ml.serving.engine import UnknownAdapter
-from ml.serving.registry import AdapterRegistry
+from ml.serving.registry import AdapterEntry, AdapterRegistry
 from ml.serving.transformers_engine import TransformersEngine
-from ml.serving.vllm_server import ServerConfig, build_command
+from ml.serving.vllm_server import ServerConfig, build_command, lora_target_modules
 
 pytestmark = pytest.mark.slow
 
@@ -90,3 +91,22 @@ def test_launcher_command_lists_each_registry_adapter(tiny_base: Path, tiny_adap
         assert flag in command
     assert command[command.index("--dtype") + 1] == "float32"
     assert command[command.index("--served-model-name") + 1] == "base"
+    # The tiny adapters target every projection: vLLM's fused names, in the order given.
+    at = command.index("--lora-target-modules")
+    assert command[at + 1 : at + 5] == ["down_proj", "gate_up_proj", "o_proj", "qkv_proj"]
+
+
+def test_lora_target_modules_are_the_union_of_the_adapters_in_vllm_s_names(
+    tmp_path: Path,
+) -> None:
+    def entry(name: str, targets: object) -> AdapterEntry:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "adapter_config.json").write_text(json.dumps({"target_modules": targets}))
+        return AdapterEntry(name, folder)
+
+    qv, mlp = entry("a", ["q_proj", "v_proj"]), entry("b", ["up_proj", "down_proj"])
+    assert lora_target_modules([qv]) == ["qkv_proj"]
+    assert lora_target_modules([qv, mlp]) == ["down_proj", "gate_up_proj", "qkv_proj"]
+    assert lora_target_modules([qv, entry("c", "all-linear")]) is None  # a pattern: no limit
+    assert lora_target_modules([]) is None
