@@ -5,8 +5,9 @@ spread over 4 LoRA adapters against the base model alone.
 
     flock /tmp/cs-heavy.lock python -m benchmarks.generation_speed
 
-Writes benchmarks/results/generation_speed.json and generation_speed.png. The engines run one
-after the other (never at the same time) on the same cores.
+Every stream writes exactly ``--max-tokens`` tokens (default 192, the app's answer budget).
+Writes benchmarks/results/<output>.json and <output>.png (default generation_speed). The
+engines run one after the other (never at the same time) on the same cores.
 """
 
 import argparse
@@ -238,9 +239,11 @@ def main() -> None:
     parser.add_argument("--adapters", default="var/models/generation/adapters")
     parser.add_argument("--adapter", default="shop")
     parser.add_argument("--streams", default="1,8,32")
-    parser.add_argument("--max-tokens", type=int, default=64)
+    # The app's answer budget (GENERATION_MAX_TOKENS); Bitext answers run 112 words at the median.
+    parser.add_argument("--max-tokens", type=int, default=192)
     parser.add_argument("--waves", type=int, default=3, help="waves per point, fresh prompts")
     parser.add_argument("--port", type=int, default=8917)
+    parser.add_argument("--output", default="generation_speed", help="result file name")
     args = parser.parse_args()
     raw = asyncio.run(run(args))
     meta = (
@@ -292,8 +295,8 @@ def main() -> None:
     )
     metrics["vllm_ready_s"] = raw["vllm_ready_s"]
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "generation_speed.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot(result, RESULTS / "generation_speed.png")
+    (RESULTS / f"{args.output}.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot(result, RESULTS / f"{args.output}.png")
     print(json.dumps(metrics, indent=1))
     print(f"speedup at {top} streams: {metrics[f'vllm_vs_transformers_speedup_{top}']}x")
 
