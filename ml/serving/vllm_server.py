@@ -55,7 +55,7 @@ def lora_target_modules(entries: Sequence[AdapterEntry]) -> list[str] | None:
         targets = json.loads((entry.path / "adapter_config.json").read_text()).get("target_modules")
         if not isinstance(targets, list) or not targets:
             return None
-        modules.update(VLLM_FUSED.get(t, t) for t in targets)
+        modules.update(VLLM_FUSED.get(str(t), str(t)) for t in targets)
     return sorted(modules) or None
 
 
