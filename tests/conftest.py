@@ -7,6 +7,9 @@ from rest_framework.test import APIClient
 from apps.accounts.models import Membership, Role, User, Workspace
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
+# The tiny generator base and adapters, shared by the ml and apps tests (built on first use).
+pytest_plugins = ["tests.generation_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:

@@ -1,6 +1,6 @@
 """A tiny bootstrapped base model and two tiny workspace adapters, built once per test session
 when a test asks for them (about a minute on 2 cores): the generation, serving and vLLM tests
-share them."""
+and the app's adapter training share them (a pytest plugin of tests/conftest.py)."""
 
 from pathlib import Path
 

@@ -7,16 +7,21 @@ The adapter is the one registered under the workspace's slug (``GENERATION_ADAPT
 a name or path from the client; a workspace without one gets the base model.
 """
 
+import json
 import re
+import shutil
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import yaml
 from django.conf import settings
 
 from apps.accounts.models import Workspace
 from apps.chat.models import Message
+from apps.generation.selectors import training_record_list
 from ml.generation.contracts import ChatMessage, GenerationParams, Passage, Turn
 from ml.generation.prompts import answer_messages, passages_number
 from ml.retrieval.contracts import RetrievedPassage
@@ -57,10 +62,19 @@ def engine_get() -> FallbackEngine:
     return FallbackEngine(engines)
 
 
+def adapter_name(workspace: Workspace) -> str:
+    """The name the workspace's adapter is registered and served under (from its slug)."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", workspace.slug)[:64]
+    if not NAME.match(name):
+        raise ValueError(f"workspace slug {workspace.slug!r} gives no valid adapter name")
+    return name
+
+
 def workspace_adapter(workspace: Workspace) -> str | None:
     """The adapter registered under the workspace's slug, or None (the base model)."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", workspace.slug)
-    if not NAME.match(name):
+    try:
+        name = adapter_name(workspace)
+    except ValueError:
         return None
     return name if (Path(settings.GENERATION_ADAPTERS_DIR) / name / "adapter").is_dir() else None
 
@@ -107,3 +121,72 @@ async def answer_stream(
         messages, workspace_adapter(workspace), params, passages=passages, trace=trace
     ):
         yield delta
+
+
+class NotEnoughKnowledge(ValueError):
+    """The workspace has fewer than two published FAQ articles to learn from."""
+
+
+@dataclass(frozen=True)
+class AdapterTraining:
+    name: str
+    directory: Path
+    records: int
+    articles: int
+    metrics: dict[str, Any]
+    seconds: float
+    steps: int
+
+
+def adapter_train(
+    *, workspace: Workspace, config_path: Path | None = None, progress: bool = False
+) -> AdapterTraining:
+    """Trains the workspace's adapter (minutes on CPU: a Celery task or the management command
+    runs this) and puts it in the registry under the workspace's adapter name."""
+    from ml.generation.config import sft_config_from_dict  # torch and peft: load on demand
+    from ml.generation.train import train
+
+    records = training_record_list(workspace=workspace)
+    articles = len({r["group"] for r in records})
+    if articles < 2:
+        raise NotEnoughKnowledge(
+            f"workspace {workspace.slug!r} has {articles} published FAQ article(s); the "
+            "generator needs at least two to learn from"
+        )
+    name = adapter_name(workspace)
+    registry = Path(settings.GENERATION_ADAPTERS_DIR)
+    data = Path(settings.GENERATION_TRAINING_DATA_DIR) / f"{name}.jsonl"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+    template = Path(config_path or settings.GENERATION_ADAPTER_CONFIG)
+    raw = yaml.safe_load(template.read_text()) or {}
+    raw.update(
+        name=name,
+        base=str(settings.GENERATION_BASE_MODEL),
+        sources=[{"dataset": "records", "path": str(data)}],
+        output_dir=str(registry),
+    )
+    config = sft_config_from_dict(raw)
+    staging = registry / f".{name}.training"
+    shutil.rmtree(staging, ignore_errors=True)
+    result = train(config, out_dir=staging, progress=progress)
+    _replace(staging, registry / name)
+    return AdapterTraining(
+        name=name,
+        directory=registry / name,
+        records=len(records),
+        articles=articles,
+        metrics=result.metrics,
+        seconds=result.seconds,
+        steps=result.steps,
+    )
+
+
+def _replace(staging: Path, target: Path) -> None:
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

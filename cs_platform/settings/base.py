@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.safety",
     "apps.knowledge",
     "apps.nlu",
+    "apps.generation",
 ]
 
 MIDDLEWARE = [
@@ -220,6 +221,16 @@ VLLM_RETRIES = env.int("VLLM_RETRIES", default=1)
 VLLM_BREAKER_FAILURES = env.int("VLLM_BREAKER_FAILURES", default=3)
 VLLM_BREAKER_RESET_SECONDS = env.float("VLLM_BREAKER_RESET_SECONDS", default=30.0)
 GENERATION_MAX_TOKENS = env.int("GENERATION_MAX_TOKENS", default=192)
+# How a workspace's adapter trains from its knowledge base, and where its redacted records go.
+GENERATION_ADAPTER_CONFIG = Path(
+    env.str(
+        "GENERATION_ADAPTER_CONFIG",
+        default=str(BASE_DIR / "ml" / "configs" / "generation_workspace.yaml"),
+    )
+)
+GENERATION_TRAINING_DATA_DIR = Path(
+    env.str("GENERATION_TRAINING_DATA_DIR", default=str(VAR_DIR / "generation-data"))
+)
 GENERATION_PASSAGES = env.int("GENERATION_PASSAGES", default=3)
 # Largest knowledge document an operator may upload (the request limit above applies too).
 KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=1024 * 1024)

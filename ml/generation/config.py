@@ -36,11 +36,15 @@ class BaseModelConfig:
     output_dir: str = DEFAULT_BASE_DIR
 
 
+DATASETS = ("bitext", "records")
+
+
 @dataclass(frozen=True)
 class SourceConfig:
-    dataset: str  # bitext
+    dataset: str  # bitext (the shipped corpus) or records (a workspace's JSON Lines export)
     categories: tuple[str, ...] = ()  # keep only these Bitext categories; empty: all
     limit: int | None = None  # at most this many training rows
+    path: str = ""  # the records file
 
 
 @dataclass(frozen=True)
@@ -137,8 +141,10 @@ def sft_config_from_dict(raw: dict[str, Any]) -> SftConfig:
         raise ValueError(f"adapter name {name!r}: use letters, digits, '-' and '_' only")
     sources = tuple(_build(SourceConfig, s, "sources") for s in raw["sources"])
     for source in sources:
-        if source.dataset != "bitext":
-            raise ValueError(f"unknown dataset {source.dataset!r}; known: bitext")
+        if source.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {source.dataset!r}; known: {', '.join(DATASETS)}")
+        if (source.dataset == "records") != bool(source.path):
+            raise ValueError("a records source needs a path, and only a records source has one")
     mixture = _build(MixtureConfig, raw.get("mixture", {}), "mixture")
     if not 0 <= mixture.refusal_fraction < 1 or mixture.passages < 1:
         raise ValueError("mixture: refusal_fraction in [0, 1) and passages >= 1")

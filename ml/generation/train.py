@@ -30,6 +30,7 @@ from ml.artifacts import manifest_verify, manifest_write
 from ml.generation.config import SftConfig, sft_config_load
 from ml.generation.contracts import SftExample
 from ml.generation.data.bitext import BitextRow, load_rows, only_categories, split
+from ml.generation.data.records import load_records
 from ml.generation.data.sft import PassagePool, answer_example, build_mixture
 from ml.generation.lm import (
     EncodedExample,
@@ -64,10 +65,15 @@ def base_load(path: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
 
 
 def workspace_rows(config: SftConfig) -> tuple[list[BitextRow], list[BitextRow]]:
-    """(train, test) rows of the workspace's sources; test is the corpus's fixed held-out split."""
+    """(train, test) rows of the workspace's sources; test is the Bitext corpus's fixed held-out
+    split (a workspace's own records all train: ``train`` keeps a validation share of them)."""
     train: list[BitextRow] = []
     test: list[BitextRow] = []
     for source in config.sources:
+        if source.dataset == "records":
+            records = load_records(Path(source.path))
+            train.extend(records[: source.limit] if source.limit else records)
+            continue
         source_train, source_test = split(load_rows())
         kept = only_categories(source_train, source.categories)
         random.Random(len(kept)).shuffle(kept)  # a limit keeps a spread of intents
@@ -145,9 +151,10 @@ def train(config: SftConfig, *, out_dir: Path | None = None, progress: bool = Tr
 
     rows, _ = workspace_rows(config)
     if len({r.intent for r in rows}) < 2:
-        raise ValueError("the workspace's knowledge needs at least two intents")
+        raise ValueError("the workspace's knowledge needs at least two intents (or articles)")
     rng.shuffle(rows)
-    n_validation = min(max(8, len(rows) // 20), settings.eval_examples or 8)
+    # A tenth of the rows at most (a small knowledge base keeps most of its rows for training).
+    n_validation = min(max(1, len(rows) // 10), settings.eval_examples or 8)
     validation_rows, train_rows = rows[:n_validation], rows[n_validation:]
     pool = PassagePool(train_rows, config.mixture.passage_words)
     examples = build_mixture(train_rows, pool, config.mixture, rng)
@@ -214,7 +221,7 @@ def train(config: SftConfig, *, out_dir: Path | None = None, progress: bool = Tr
             logits = model(input_ids=batch.input_ids, attention_mask=batch.mask).logits
             loss = weighted_loss(logits, batch)
             optimizer.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             grad_norm = float(torch.nn.utils.clip_grad_norm_(params, 1.0))
             optimizer.step()
             scheduler.step()

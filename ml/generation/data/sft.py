@@ -69,10 +69,10 @@ class PassagePool:
         others = [i for i in self.intents if i != question_row.intent]
         picked: list[tuple[BitextRow, bool]] = []
         if answerable:
+            # Another answer of the same intent; a group with one answer (a knowledge-base
+            # article asked one way) is its own passage.
             same = [r for r in self.by_intent[question_row.intent] if r is not question_row]
-            if not same:
-                raise ValueError(f"intent {question_row.intent} has no other passage")
-            picked.append((rng.choice(same), True))
+            picked.append((rng.choice(same) if same else question_row, True))
         for intent in rng.sample(others, min(len(others), count - len(picked))):
             picked.append((rng.choice(self.by_intent[intent]), False))
         rng.shuffle(picked)

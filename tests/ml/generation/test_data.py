@@ -1,4 +1,5 @@
 import random
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,22 @@ def test_config_rejects_unknown_keys_and_bad_names() -> None:
         sft_config_from_dict({"name": "../etc", "sources": [{"dataset": "bitext"}]})
     with pytest.raises(ValueError, match="unknown dataset"):
         sft_config_from_dict({"name": "a", "sources": [{"dataset": "nope"}]})
+
+
+def test_records_are_redacted_and_a_bad_line_is_named(tmp_path: Path) -> None:
+    from ml.generation.data.records import load_records
+
+    good = tmp_path / "kb.jsonl"
+    good.write_text(
+        '{"question": "refund to card 4111 1111 1111 1111?", "answer": "Five days.", '
+        '"group": "article-1"}\n\n'
+    )
+    [row] = load_records(good)
+    assert (row.intent, row.category, row.response) == ("article-1", "KB", "Five days.")
+    assert "4111" not in row.question
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "answer": "a", "group": "g"}\n{"question": "q"}\n')
+    with pytest.raises(ValueError, match=r"bad\.jsonl:2: a record needs"):
+        load_records(bad)
+    with pytest.raises(ValueError, match="records source needs a path"):
+        sft_config_from_dict({"name": "x", "sources": [{"dataset": "records"}]})

@@ -1,0 +1,116 @@
+"""A workspace's generator adapter trained from its own knowledge base: which articles and
+questions it learns from, that no personal data reaches the records file, that it needs two
+articles, and that the trained adapter is what the workspace's answers then use."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from apps.accounts.models import Workspace
+from apps.generation.selectors import training_record_list
+from apps.generation.services import NotEnoughKnowledge, adapter_train, workspace_adapter
+from apps.generation.tasks import generation_train_adapter
+from apps.knowledge.models import Article
+from apps.nlu.models import Intent, TrainingExample
+from ml.serving.registry import AdapterRegistry
+from tests.factories import WorkspaceFactory
+
+EMAIL = "jane.customer@example.com"
+pytestmark = pytest.mark.django_db
+
+
+def _article(workspace: Workspace, title: str, body: str, **extra: object) -> Article:
+    defaults: dict[str, object] = {"status": Article.Status.PUBLISHED, "kind": Article.Kind.FAQ}
+    defaults.update(extra)
+    return Article.objects.create(workspace=workspace, title=title, body=body, **defaults)
+
+
+@pytest.fixture
+def shop() -> Workspace:
+    workspace = WorkspaceFactory(slug="acme-shop")
+    cancel = Intent.objects.create(workspace=workspace, name="cancel_order")
+    for text in ("I want to cancel my order", "please cancel order 123", "stop my purchase"):
+        TrainingExample.objects.create(workspace=workspace, intent=cancel, text=text)
+    _article(
+        workspace,
+        "How do I cancel an order?",
+        "Open Order Details and press Cancel Order. Questions: write to " + EMAIL,
+        intents=["cancel_order"],
+    )
+    _article(workspace, "When do refunds arrive?", "Refunds reach your card in five days.")
+    _article(workspace, "Draft: returns", "Not yet", status=Article.Status.DRAFT)
+    _article(workspace, "Our manual", "A long document", kind=Article.Kind.DOCUMENT)
+    return workspace
+
+
+def test_records_are_published_faqs_asked_by_title_and_by_intent_examples(
+    shop: Workspace,
+) -> None:
+    other = WorkspaceFactory()
+    _article(other, "Someone else's question", "Someone else's answer")
+
+    records = training_record_list(workspace=shop)
+
+    questions = {(r["group"], r["question"]) for r in records}
+    cancel = next(r["group"] for r in records if r["question"] == "How do I cancel an order?")
+    assert {q for g, q in questions if g == cancel} == {
+        "How do I cancel an order?",
+        "I want to cancel my order",
+        "please cancel order <ORDER_ID_1>",  # redacted like the corpus's order numbers
+        "stop my purchase",
+    }
+    assert len(records) == 5  # four ways to ask the cancel article, one for refunds
+    assert all("Someone else" not in r["answer"] and "Not yet" not in r["answer"] for r in records)
+    assert all(EMAIL not in r["answer"] for r in records)
+    assert any("Open Order Details" in r["answer"] for r in records)
+
+
+def test_an_adapter_needs_two_published_articles(tmp_path: Path) -> None:
+    workspace = WorkspaceFactory()
+    _article(workspace, "Only question", "Only answer")
+    with pytest.raises(NotEnoughKnowledge, match="1 published FAQ article"):
+        adapter_train(workspace=workspace)
+    with pytest.raises(CommandError, match="at least two"):
+        call_command("generation_train", workspace.slug)
+    with pytest.raises(CommandError, match="no workspace"):
+        call_command("generation_train", "no-such-workspace")
+    assert generation_train_adapter(workspace.pk).startswith("workspace")
+
+
+@pytest.mark.slow
+def test_the_trained_adapter_is_registered_under_the_workspace_and_holds_no_email(
+    shop: Workspace, tiny_base: Path, tmp_path: Path
+) -> None:
+    settings_file = tmp_path / "tiny.yaml"
+    settings_file.write_text(
+        yaml.safe_dump(
+            {
+                "mixture": {"passage_words": 30},
+                "training": {"epochs": 5, "max_steps": 3, "batch_size": 4, "max_length": 256},
+            }
+        )
+    )
+    adapters, data = tmp_path / "adapters", tmp_path / "data"
+    with override_settings(
+        GENERATION_BASE_MODEL=tiny_base,
+        GENERATION_ADAPTERS_DIR=adapters,
+        GENERATION_TRAINING_DATA_DIR=data,
+    ):
+        assert workspace_adapter(shop) is None
+        result = adapter_train(workspace=shop, config_path=settings_file)
+        assert workspace_adapter(shop) == "acme-shop" == result.name
+        assert (result.records, result.articles, result.steps) == (5, 2, 3)
+        assert AdapterRegistry(adapters).get("acme-shop").path.is_dir()  # manifest checks out
+        meta = json.loads((adapters / "acme-shop" / "meta.json").read_text())
+        assert meta["train_examples"] > 0
+        written = (data / "acme-shop.jsonl").read_text()
+        assert "Open Order Details" in written
+        assert EMAIL not in written
+
+        # Training again replaces the adapter whole; nothing is left beside it.
+        adapter_train(workspace=shop, config_path=settings_file)
+        assert sorted(p.name for p in adapters.iterdir()) == ["acme-shop"]
