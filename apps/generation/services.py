@@ -124,7 +124,7 @@ async def answer_stream(
 
 
 class NotEnoughKnowledge(ValueError):
-    """The workspace has fewer than two published FAQ articles to learn from."""
+    """The workspace has fewer than two answers (articles, helpful replies) to learn from."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class AdapterTraining:
     name: str
     directory: Path
     records: int
-    articles: int
+    answers: int  # distinct answers: articles and helpful replies
     metrics: dict[str, Any]
     seconds: float
     steps: int
@@ -141,17 +141,18 @@ class AdapterTraining:
 def adapter_train(
     *, workspace: Workspace, config_path: Path | None = None, progress: bool = False
 ) -> AdapterTraining:
-    """Trains the workspace's adapter (minutes on CPU: a Celery task or the management command
-    runs this) and puts it in the registry under the workspace's adapter name."""
+    """Trains the workspace's adapter on its knowledge base and helpful replies (minutes on CPU:
+    a Celery task or the management command runs this) and puts it in the registry under the
+    workspace's adapter name."""
     from ml.generation.config import sft_config_from_dict  # torch and peft: load on demand
     from ml.generation.train import train
 
     records = training_record_list(workspace=workspace)
-    articles = len({r["group"] for r in records})
-    if articles < 2:
+    answers = len({r["group"] for r in records})
+    if answers < 2:
         raise NotEnoughKnowledge(
-            f"workspace {workspace.slug!r} has {articles} published FAQ article(s); the "
-            "generator needs at least two to learn from"
+            f"workspace {workspace.slug!r} has {answers} answer(s) to learn from (published FAQ "
+            "articles, distinct replies marked helpful); the generator needs at least two"
         )
     name = adapter_name(workspace)
     registry = Path(settings.GENERATION_ADAPTERS_DIR)
@@ -176,7 +177,7 @@ def adapter_train(
         name=name,
         directory=registry / name,
         records=len(records),
-        articles=articles,
+        answers=answers,
         metrics=result.metrics,
         seconds=result.seconds,
         steps=result.steps,

@@ -1,8 +1,8 @@
 """A workspace's own knowledge as training rows: a JSON Lines file of records
 ``{"question": ..., "answer": ..., "group": ...}``, one per question. The app writes it from the
 workspace's published FAQ articles (the title and the examples of the intents an article answers
-are its questions, the body its answer, the article its group; see
-``apps.generation.services.knowledge_records``).
+are its questions, the body its answer, the article its group) and from the replies customers
+marked helpful (see ``apps.generation.selectors.training_record_list``).
 
 Both texts are redacted again here, whatever the file holds: training data never holds personal
 data in clear. Rows of one group share their answer, so a question's answering passage is its

@@ -1,8 +1,10 @@
-"""A workspace's generator adapter trained from its own knowledge base: which articles and
-questions it learns from, that no personal data reaches the records file, that it needs two
-articles, and that the trained adapter is what the workspace's answers then use."""
+"""A workspace's generator adapter trained from its own knowledge base and conversations:
+which articles, questions and helpful replies it learns from, that no personal data reaches the
+records file, that it needs two articles, and that the trained adapter is what the workspace's
+answers then use."""
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -11,13 +13,15 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from apps.accounts.models import Workspace
+from apps.chat.models import Message
+from apps.feedback.models import MessageFeedback
 from apps.generation.selectors import training_record_list
 from apps.generation.services import NotEnoughKnowledge, adapter_train, workspace_adapter
 from apps.generation.tasks import generation_train_adapter
 from apps.knowledge.models import Article
 from apps.nlu.models import Intent, TrainingExample
 from ml.serving.registry import AdapterRegistry
-from tests.factories import WorkspaceFactory
+from tests.factories import ConversationFactory, MessageFactory, WorkspaceFactory
 
 EMAIL = "jane.customer@example.com"
 pytestmark = pytest.mark.django_db
@@ -69,10 +73,38 @@ def test_records_are_published_faqs_asked_by_title_and_by_intent_examples(
     assert any("Open Order Details" in r["answer"] for r in records)
 
 
+def test_replies_marked_helpful_are_records_with_the_question_they_answered(
+    shop: Workspace,
+) -> None:
+    conversation = ConversationFactory(workspace=shop)
+    say = partial(MessageFactory, conversation=conversation)
+    say(text="hello")
+    say(text="where is my parcel? mail me at " + EMAIL)
+    helpful = say(sender=Message.Sender.BOT, text="Track it under Orders > Tracking.")
+    say(text="and can I change the address?")
+    unhelpful = say(sender=Message.Sender.AGENT, text="No idea.")
+    agent = say(sender=Message.Sender.AGENT, text="Yes, until it ships: Orders > Address.")
+    for message, rating in ((helpful, "up"), (unhelpful, "down"), (agent, "up")):
+        MessageFeedback.objects.create(workspace=shop, message=message, rating=rating)
+    elsewhere = MessageFactory(sender=Message.Sender.BOT, text="Someone else's reply")
+    MessageFeedback.objects.create(
+        workspace=elsewhere.conversation.workspace, message=elsewhere, rating="up"
+    )
+
+    replies = [r for r in training_record_list(workspace=shop) if r["group"].startswith("reply")]
+
+    assert [(r["question"][:18], r["answer"]) for r in replies] == [
+        ("where is my parcel", "Track it under Orders > Tracking."),
+        ("and can I change t", "Yes, until it ships: Orders > Address."),
+    ]
+    assert EMAIL not in replies[0]["question"]
+    assert replies[0]["group"] != replies[1]["group"]
+
+
 def test_an_adapter_needs_two_published_articles(tmp_path: Path) -> None:
     workspace = WorkspaceFactory()
     _article(workspace, "Only question", "Only answer")
-    with pytest.raises(NotEnoughKnowledge, match="1 published FAQ article"):
+    with pytest.raises(NotEnoughKnowledge, match=r"has 1 answer\(s\) to learn from"):
         adapter_train(workspace=workspace)
     with pytest.raises(CommandError, match="at least two"):
         call_command("generation_train", workspace.slug)
@@ -103,7 +135,7 @@ def test_the_trained_adapter_is_registered_under_the_workspace_and_holds_no_emai
         assert workspace_adapter(shop) is None
         result = adapter_train(workspace=shop, config_path=settings_file)
         assert workspace_adapter(shop) == "acme-shop" == result.name
-        assert (result.records, result.articles, result.steps) == (5, 2, 3)
+        assert (result.records, result.answers, result.steps) == (5, 2, 3)
         assert AdapterRegistry(adapters).get("acme-shop").path.is_dir()  # manifest checks out
         meta = json.loads((adapters / "acme-shop" / "meta.json").read_text())
         assert meta["train_examples"] > 0

@@ -1,4 +1,5 @@
-"""Trains a workspace's generator adapter from its published FAQ articles (minutes on 2 cores):
+"""Trains a workspace's generator adapter from its published FAQ articles and the replies
+customers marked helpful (minutes on 2 cores):
 
     python manage.py generation_train <workspace-slug> [--config <yaml>]
 
@@ -19,7 +20,7 @@ from apps.generation.services import NotEnoughKnowledge, adapter_train
 
 
 class Command(BaseCommand):
-    help = "Train a workspace's generator adapter from its published FAQ articles."
+    help = "Train a workspace's generator adapter from its knowledge base and conversations."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("workspace", help="the workspace's slug")
@@ -37,6 +38,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"adapter {result.name} in {result.directory}: {result.steps} steps on "
-            f"{result.records} records from {result.articles} articles, {result.seconds:.0f} s"
+            f"{result.records} records of {result.answers} answers, {result.seconds:.0f} s"
         )
         self.stdout.write(json.dumps(result.metrics, indent=1))
