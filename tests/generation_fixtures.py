@@ -17,6 +17,7 @@ TINY_BASE = BaseModelConfig(
     layers=2,
     heads=2,  # head size 64, which vLLM's CPU attention supports
     seq_len=128,
+    max_positions=16384,  # RoPE: no weights; room for the vLLM test's long cancelled request
     batch_size=16,
     lr=1e-2,
     warmup_steps=10,

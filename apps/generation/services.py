@@ -16,7 +16,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+import httpx
 import yaml
+from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from apps.accounts.models import Workspace
@@ -25,7 +27,7 @@ from apps.generation.selectors import training_record_list
 from ml.generation.contracts import ChatMessage, GenerationParams, Passage, Turn
 from ml.generation.prompts import answer_messages, passages_number
 from ml.retrieval.contracts import RetrievedPassage
-from ml.serving.engine import ChatEngine
+from ml.serving.engine import ChatEngine, EngineError
 from ml.serving.fallback import FallbackEngine, GenerationTrace
 from ml.serving.registry import NAME, AdapterRegistry
 from ml.serving.vllm_client import VllmEngine, VllmSettings
@@ -136,6 +138,7 @@ class AdapterTraining:
     metrics: dict[str, Any]
     seconds: float
     steps: int
+    served: str  # whether the vLLM server took the new adapter
 
 
 def adapter_train(
@@ -173,6 +176,7 @@ def adapter_train(
     shutil.rmtree(staging, ignore_errors=True)
     result = train(config, out_dir=staging, progress=progress)
     _replace(staging, registry / name)
+    served = _vllm_reload(name, registry / name / "adapter")
     return AdapterTraining(
         name=name,
         directory=registry / name,
@@ -181,7 +185,21 @@ def adapter_train(
         metrics=result.metrics,
         seconds=result.seconds,
         steps=result.steps,
+        served=served,
     )
+
+
+def _vllm_reload(name: str, path: Path) -> str:
+    """Puts a retrained adapter in place of the copy the vLLM server holds (the in-process
+    engines notice the new version themselves). Says what happened."""
+    if not settings.VLLM_BASE_URL:
+        return "no vLLM server configured"
+    engine = VllmEngine(vllm_settings())
+    try:
+        async_to_sync(engine.adapter_load)(name, str(path.resolve()), replace=True)
+    except (EngineError, httpx.HTTPError) as exc:
+        return f"vLLM did not take it ({exc}); it will after a restart"
+    return "vLLM serves the new adapter"
 
 
 def _replace(staging: Path, target: Path) -> None:

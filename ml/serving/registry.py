@@ -21,6 +21,13 @@ class AdapterEntry:
     path: Path  # the peft adapter folder (adapter_config.json, adapter_model.safetensors)
 
 
+def artifact_version(adapter_path: Path) -> int:
+    """When the adapter's artifact was last written (its manifest's mtime, in ns): training
+    writes the manifest last, so a retrained adapter has a new version."""
+    manifest = adapter_path.parent / "manifest.json"
+    return manifest.stat().st_mtime_ns if manifest.is_file() else 0
+
+
 def adapter_name_check(name: str) -> str:
     if not NAME.match(name):
         raise UnknownAdapter(f"invalid adapter name {name!r}")
@@ -51,6 +58,10 @@ class AdapterRegistry:
         if not (folder / "adapter" / "adapter_config.json").is_file():
             raise UnknownAdapter(f"no adapter named {name!r} in {self.directory}")
         return self._entry(folder)
+
+    def version(self, name: str) -> int:
+        """The adapter's current version (0 when it isn't there); a stat, no hashing."""
+        return artifact_version(self.directory / adapter_name_check(name) / "adapter")
 
     def names(self) -> list[str]:
         return [entry.name for entry in self.entries()]

@@ -22,7 +22,7 @@ from ml.artifacts import manifest_verify
 from ml.generation.contracts import ChatMessage, GenerationParams
 from ml.generation.lm import ids, render, tokenizer_load
 from ml.serving.engine import EngineError, UnknownAdapter
-from ml.serving.registry import AdapterRegistry, adapter_name_check
+from ml.serving.registry import AdapterRegistry, adapter_name_check, artifact_version
 
 _DONE = object()
 
@@ -42,6 +42,9 @@ class TransformersEngine:
         self.base = base
         self.model: PeftModel | None = None
         self.adapters: set[str] = set()
+        # name -> (peft's name for the loaded copy, the artifact's version when it was loaded):
+        # a retrained adapter (a new version in the registry) loads beside the old copy.
+        self._loaded: dict[str, tuple[str, int]] = {}
         self.registry = registry
         self._lock = threading.Lock()  # one generation at a time
         self.max_positions = int(getattr(base.config, "max_position_embeddings", 2048))
@@ -51,20 +54,32 @@ class TransformersEngine:
 
     def adapter_load(self, name: str, path: Path) -> None:
         adapter_name_check(name)
+        version = artifact_version(path)
         with self._lock:
+            if name in self._loaded and self._loaded[name][1] == version:
+                return
+            internal = f"{name}__v{version}"
             if self.model is None:
-                self.model = PeftModel.from_pretrained(self.base, str(path), adapter_name=name)
+                self.model = PeftModel.from_pretrained(self.base, str(path), adapter_name=internal)
                 self.model.eval()
-            elif name not in self.adapters:
-                self.model.load_adapter(str(path), adapter_name=name)
+            else:
+                self.model.load_adapter(str(path), adapter_name=internal)
+            previous = self._loaded.get(name)
+            self._loaded[name] = (internal, version)
             self.adapters.add(name)
+            if previous is not None:  # no generation runs now: this thread holds the lock
+                self.model.delete_adapter(previous[0])
 
     def _ensure_adapter(self, adapter: str | None) -> None:
-        if adapter is None or adapter in self.adapters:
+        if adapter is None:
             return
         if self.registry is None:
+            if adapter in self.adapters:
+                return
             raise UnknownAdapter(f"no adapter named {adapter!r}")
-        entry = self.registry.get(adapter)  # raises UnknownAdapter
+        if adapter in self._loaded and self._loaded[adapter][1] == self.registry.version(adapter):
+            return
+        entry = self.registry.get(adapter)  # raises UnknownAdapter; checks the manifest
         self.adapter_load(entry.name, entry.path)
 
     def prompt_ids(self, messages: Sequence[ChatMessage]) -> list[int]:
@@ -130,7 +145,7 @@ class TransformersEngine:
                 context = self.model.disable_adapter()
         else:
             assert self.model is not None
-            self.model.set_adapter(adapter)
+            self.model.set_adapter(self._loaded[adapter][0])
             model = self.model
         eos = int(self.tokenizer.eos_token_id)
         generator = torch.Generator()

@@ -196,9 +196,10 @@ class VllmEngine:
                             yield delta
 
     # --- adapters at run time (the server needs VLLM_ALLOW_RUNTIME_LORA_UPDATING=True) -----
-    async def adapter_load(self, name: str, path: str) -> None:
-        """Loads a registry adapter into the running server (no restart)."""
-        body = {"lora_name": adapter_name_check(name), "lora_path": path}
+    async def adapter_load(self, name: str, path: str, *, replace: bool = False) -> None:
+        """Loads a registry adapter into the running server (no restart); ``replace``: a new
+        version of an adapter the server already holds takes its place (a retrained one)."""
+        body = {"lora_name": adapter_name_check(name), "lora_path": path, "load_inplace": replace}
         async with self._client() as client:
             response = await client.post(f"{self.settings.api_root}/load_lora_adapter", json=body)
         if response.status_code != 200 and "already been loaded" not in response.text:

@@ -136,6 +136,7 @@ def test_the_trained_adapter_is_registered_under_the_workspace_and_holds_no_emai
         result = adapter_train(workspace=shop, config_path=settings_file)
         assert workspace_adapter(shop) == "acme-shop" == result.name
         assert (result.records, result.answers, result.steps) == (5, 2, 3)
+        assert result.served == "no vLLM server configured"
         assert AdapterRegistry(adapters).get("acme-shop").path.is_dir()  # manifest checks out
         meta = json.loads((adapters / "acme-shop" / "meta.json").read_text())
         assert meta["train_examples"] > 0
@@ -143,6 +144,9 @@ def test_the_trained_adapter_is_registered_under_the_workspace_and_holds_no_emai
         assert "Open Order Details" in written
         assert EMAIL not in written
 
-        # Training again replaces the adapter whole; nothing is left beside it.
-        adapter_train(workspace=shop, config_path=settings_file)
+        # Training again replaces the adapter whole; nothing is left beside it. A vLLM server
+        # that can't be reached is reported, not fatal.
+        with override_settings(VLLM_BASE_URL="http://127.0.0.1:9", VLLM_CONNECT_TIMEOUT=0.5):
+            again = adapter_train(workspace=shop, config_path=settings_file)
+        assert again.served.startswith("vLLM did not take it")
         assert sorted(p.name for p in adapters.iterdir()) == ["acme-shop"]

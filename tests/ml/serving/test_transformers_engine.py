@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,25 @@ async def test_each_workspace_adapter_answers_differently_and_deterministically(
     assert acme != globex
     assert base not in (acme, globex)
     assert await _answer(engine, "acme") == acme  # greedy: the same prompt, the same answer
+
+
+@pytest.mark.asyncio
+async def test_a_retrained_adapter_replaces_the_loaded_copy(
+    engine: TransformersEngine, tiny_base: Path, tiny_adapters: Path, tmp_path: Path
+) -> None:
+    acme, globex = await _answer(engine, "acme"), await _answer(engine, "globex")
+    shutil.copytree(tiny_adapters / "acme", tmp_path / "initech")
+    own = TransformersEngine(tiny_base, AdapterRegistry(tmp_path))
+    assert await _answer(own, "initech") == acme
+
+    # "initech" is trained again: the registry folder is replaced, the manifest is newer.
+    shutil.rmtree(tmp_path / "initech")
+    shutil.copytree(tiny_adapters / "globex", tmp_path / "initech")
+    manifest = tmp_path / "initech" / "manifest.json"
+    later = manifest.stat().st_mtime_ns + 10**9
+    os.utime(manifest, ns=(later, later))
+    assert await _answer(own, "initech") == globex
+    assert own.adapters == {"initech"}
 
 
 @pytest.mark.asyncio

@@ -192,6 +192,8 @@ async def test_a_registered_adapter_the_server_lacks_is_loaded_then_used(tmp_pat
         registry=AdapterRegistry(tmp_path, verify=False),
     )
     assert await _collect(engine, adapter="initech") == ["hi"]
-    assert loaded == [{"lora_name": "initech", "lora_path": str(folder.resolve())}]
+    assert loaded == [
+        {"lora_name": "initech", "lora_path": str(folder.resolve()), "load_inplace": False}
+    ]
     with pytest.raises(UnknownAdapter, match="no adapter named 'nope'"):
         await _collect(engine, adapter="nope")

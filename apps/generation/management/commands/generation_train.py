@@ -5,8 +5,8 @@ customers marked helpful (minutes on 2 cores):
 
 (default settings: ml/configs/generation_workspace.yaml, GENERATION_ADAPTER_CONFIG).
 
-The adapter lands in GENERATION_ADAPTERS_DIR/<slug>/; vLLM loads it on its next request for the
-workspace (a running server that already holds an older one keeps it until restarted).
+The adapter lands in GENERATION_ADAPTERS_DIR/<slug>/ and replaces the copy a running vLLM
+server holds (VLLM_BASE_URL); in-process engines load the new version on their next request.
 """
 
 import json
@@ -40,4 +40,5 @@ class Command(BaseCommand):
             f"adapter {result.name} in {result.directory}: {result.steps} steps on "
             f"{result.records} records of {result.answers} answers, {result.seconds:.0f} s"
         )
+        self.stdout.write(result.served)
         self.stdout.write(json.dumps(result.metrics, indent=1))
