@@ -71,8 +71,8 @@ def chat_documents(rows: Sequence[BitextRow], grounded_share: float, seed: int) 
     rows in the prompt and the answer citing the one it uses, or the refusal when neither
     answers. The base learns to read and cite passages; the workspace adapters refine it."""
     rng = random.Random(seed)
-    pool = PassagePool(rows, MixtureConfig().passage_words)
     mixture = MixtureConfig()
+    pool = PassagePool(rows, mixture.passage_words)
     documents = []
     for row in rows:
         if rng.random() < grounded_share:

@@ -41,7 +41,6 @@ class TransformersEngine:
         base.eval()  # type: ignore[no-untyped-call]
         self.base = base
         self.model: PeftModel | None = None
-        self.adapters: set[str] = set()
         # name -> (peft's name for the loaded copy, the artifact's version when it was loaded):
         # a retrained adapter (a new version in the registry) loads beside the old copy.
         self._loaded: dict[str, tuple[str, int]] = {}
@@ -51,6 +50,11 @@ class TransformersEngine:
         if registry is not None:
             for entry in registry.entries():
                 self.adapter_load(entry.name, entry.path)
+
+    @property
+    def adapters(self) -> set[str]:
+        """The names of the adapters loaded."""
+        return set(self._loaded)
 
     def adapter_load(self, name: str, path: Path) -> None:
         adapter_name_check(name)
@@ -66,7 +70,6 @@ class TransformersEngine:
                 self.model.load_adapter(str(path), adapter_name=internal)
             previous = self._loaded.get(name)
             self._loaded[name] = (internal, version)
-            self.adapters.add(name)
             if previous is not None:  # no generation runs now: this thread holds the lock
                 self.model.delete_adapter(previous[0])
 
@@ -74,7 +77,7 @@ class TransformersEngine:
         if adapter is None:
             return
         if self.registry is None:
-            if adapter in self.adapters:
+            if adapter in self._loaded:
                 return
             raise UnknownAdapter(f"no adapter named {adapter!r}")
         if adapter in self._loaded and self._loaded[adapter][1] == self.registry.version(adapter):
