@@ -53,6 +53,8 @@ class TrainingConfig:
     eval_every: int = 0  # steps between validation runs; 0: once per epoch
     max_minutes: float = 0.0  # stop (keeping the best so far) after this long; 0: no limit
     loss_weighting: str = "dwa"  # dwa | uncertainty | equal
+    # Weight of the outlier-exposure loss on out-of-scope training examples; 0: not trained on.
+    outlier_exposure: float = 0.0
     weighting_lr: float = 0.02  # for the learned uncertainty weights
     batching: str = "by_task"  # by_task: one source's examples per batch; mixed: any
     validation_fraction: float = 0.1  # held out from train when a dataset has no validation split
@@ -65,7 +67,7 @@ OOS_RULES = ("youden", "even_odds")  # how the threshold is chosen; see ml/nlu/o
 
 @dataclass(frozen=True)
 class OosConfig:
-    method: str = "knn"  # knn | knn_base | msp | energy (see ml/nlu/oos.py)
+    method: str = "knn"  # knn | knn_base | knn_mix | msp | energy (see ml/nlu/oos.py)
     k: int = 5
     # Without out-of-scope validation examples the threshold keeps this share of in-scope ones.
     inscope_keep: float = 0.97
@@ -124,8 +126,8 @@ def config_from_dict(raw: dict[str, Any]) -> NluConfig:
     if training.batching not in {"by_task", "mixed"}:
         raise ValueError("training.batching must be by_task or mixed")
     oos = _build(OosConfig, raw.get("oos", {}), "oos")
-    if oos.method not in {"knn", "knn_base", "msp", "energy"}:
-        raise ValueError("oos.method must be knn, knn_base, msp or energy")
+    if oos.method not in {"knn", "knn_base", "knn_mix", "msp", "energy"}:
+        raise ValueError("oos.method must be knn, knn_base, knn_mix, msp or energy")
     if oos.rule not in OOS_RULES:
         raise ValueError(f"oos.rule must be one of {', '.join(OOS_RULES)}")
     return NluConfig(

@@ -9,6 +9,9 @@ The score is a distance (higher means further from anything the workspace was tr
   intent tightens the space around the training set's own phrasings. On the demo bots' models
   it separates held-out in-scope messages from CLINC150's out-of-scope queries better; on
   CLINC150 itself (150 broad intents) the fine-tuned space does (``benchmarks/results``);
+- ``knn_mix``: both distances, weighed by a logistic regression on the validation in-scope and
+  out-of-scope examples (the two spaces err on different messages: on CLINC150 the mix
+  separates better than either, AUROC 0.986 against 0.980 and 0.966);
 - ``msp``: 1 - the largest calibrated softmax probability;
 - ``energy``: -T * logsumexp(logits / T) (Liu et al., 2020).
 With out-of-scope validation examples the threshold follows ``rule``: ``youden`` maximises
@@ -55,26 +58,72 @@ class OosDetector:
     rule: str = "youden"  # youden | even_odds
     platt: tuple[float, float] | None = None  # (slope, intercept) on the raw score
     inscope_scores: Floats | None = None  # sorted, for the empirical calibration
-    bank: Tensor | None = None  # normalised training embeddings, for knn and knn_base
+    # Normalised training embeddings: in the space of the method for knn and knn_base, the
+    # fine-tuned one for knn_mix, whose base-space bank is ``bank_base``.
+    bank: Tensor | None = None
+    bank_base: Tensor | None = None
+    mix: tuple[float, float, float] | None = None  # knn_mix: weights of the two distances, bias
 
     @property
     def needs_base(self) -> bool:
         """Whether the score is measured on the base encoder's embeddings (adapter off)."""
-        return self.method == "knn_base"
+        return self.method in ("knn_base", "knn_mix")
 
-    def raw_scores(self, pooled: Tensor, logits: Tensor) -> Floats:
-        if self.method in ("knn", "knn_base"):
-            if self.bank is None or len(self.bank) == 0:
-                raise ValueError("knn out-of-scope detection needs training embeddings")
-            sims = normalize_rows(pooled) @ self.bank.float().T
-            k = min(self.k, sims.shape[1])
-            top = sims.topk(k, dim=1).values.mean(dim=1)
-            return (1.0 - top).numpy().astype(np.float32)
-        if self.method == "msp":
+    def _knn(self, pooled: Tensor, bank: Tensor | None) -> Floats:
+        if bank is None or len(bank) == 0:
+            raise ValueError(f"{self.method} out-of-scope detection needs training embeddings")
+        sims = normalize_rows(pooled) @ bank.float().T
+        top = sims.topk(min(self.k, sims.shape[1]), dim=1).values.mean(dim=1)
+        return (1.0 - top).numpy().astype(np.float32)
+
+    def features(self, pooled: Tensor, base: Tensor | None, logits: Tensor) -> Floats:
+        """What the score is made of, one column per measure: (texts, 1), or (texts, 2) for
+        knn_mix. ``base``: the embeddings with the adapter off (needed when ``needs_base``)."""
+        if self.needs_base and base is None:
+            raise ValueError(f"out-of-scope method {self.method} needs the base embeddings")
+        if self.method == "knn":
+            columns = [self._knn(pooled, self.bank)]
+        elif self.method == "knn_base":
+            assert base is not None
+            columns = [self._knn(base, self.bank)]
+        elif self.method == "knn_mix":
+            assert base is not None
+            columns = [self._knn(pooled, self.bank), self._knn(base, self.bank_base)]
+        elif self.method == "msp":
             probs = torch.softmax(logits / self.temperature, dim=-1)
-            return (1.0 - probs.max(dim=-1).values).numpy().astype(np.float32)
-        energy = -self.temperature * torch.logsumexp(logits / self.temperature, dim=-1)
-        return energy.numpy().astype(np.float32)
+            columns = [(1.0 - probs.max(dim=-1).values).numpy().astype(np.float32)]
+        else:
+            energy = -self.temperature * torch.logsumexp(logits / self.temperature, dim=-1)
+            columns = [energy.numpy().astype(np.float32)]
+        return np.stack(columns, axis=1)
+
+    def raw_scores(self, pooled: Tensor, base: Tensor | None, logits: Tensor) -> Floats:
+        columns = self.features(pooled, base, logits)
+        if self.method != "knn_mix":
+            return columns[:, 0]
+        if self.mix is None:
+            raise ValueError("knn_mix has no weights yet: fit_mix first")
+        weights = np.asarray(self.mix[:2], dtype=np.float32)
+        return (columns @ weights + np.float32(self.mix[2])).astype(np.float32)
+
+    def fit_mix(self, inscope: Floats, oos: Floats) -> None:
+        """knn_mix: the weights of its two distances (``features`` rows of in-scope and
+        out-of-scope validation examples), a class-balanced logistic regression on
+        standardised columns, folded back to weights on the raw distances."""
+        if len(oos) == 0 or len(inscope) == 0:
+            raise ValueError(
+                "knn_mix weighs its distances on in-scope and out-of-scope validation "
+                "examples: add out-of-scope examples, or set oos.generic_negatives"
+            )
+        from sklearn.linear_model import LogisticRegression
+
+        x = np.concatenate([inscope, oos])
+        y = np.concatenate([np.zeros(len(inscope)), np.ones(len(oos))])
+        mean, std = x.mean(0), x.std(0) + 1e-6
+        fit = LogisticRegression(C=1.0, class_weight="balanced").fit((x - mean) / std, y)
+        weights = fit.coef_[0] / std
+        bias = float(fit.intercept_[0] - (weights * mean).sum())
+        self.mix = (float(weights[0]), float(weights[1]), bias)
 
     def fit(
         self,
@@ -143,12 +192,15 @@ class OosDetector:
             "threshold": self.threshold,
             "rule": self.rule,
             "platt": list(self.platt) if self.platt else None,
+            "mix": list(self.mix) if self.mix else None,
             "inscope_scores": [] if self.inscope_scores is None else self.inscope_scores.tolist(),
         }
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any], bank: Tensor | None) -> "OosDetector":
-        platt = raw.get("platt")
+    def from_json(
+        cls, raw: dict[str, Any], bank: Tensor | None, bank_base: Tensor | None = None
+    ) -> "OosDetector":
+        platt, mix = raw.get("platt"), raw.get("mix")
         return cls(
             method=raw["method"],
             k=int(raw["k"]),
@@ -158,4 +210,6 @@ class OosDetector:
             platt=(float(platt[0]), float(platt[1])) if platt else None,
             inscope_scores=np.asarray(raw["inscope_scores"], dtype=np.float32),
             bank=bank,
+            bank_base=bank_base,
+            mix=(float(mix[0]), float(mix[1]), float(mix[2])) if mix else None,
         )

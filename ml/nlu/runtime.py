@@ -47,14 +47,18 @@ class Outputs:
 
     def oos_space(self, detector: OosDetector) -> Tensor:
         """The embeddings the detector's method measures distances on."""
-        pooled = self.base if detector.needs_base else self.pooled
+        pooled = self.base if detector.method == "knn_base" else self.pooled
         if pooled is None:
             raise ValueError(f"out-of-scope method {detector.method} needs the base embeddings")
         return pooled
 
+    def oos_features(self, detector: OosDetector) -> Floats:
+        """What the detector's score is made of (``OosDetector.features``)."""
+        return detector.features(self.pooled, self.base, self.intent_logits)
+
     def oos_scores(self, detector: OosDetector) -> Floats:
         """The detector's raw out-of-scope scores."""
-        return detector.raw_scores(self.oos_space(detector), self.intent_logits)
+        return detector.raw_scores(self.pooled, self.base, self.intent_logits)
 
 
 def run_model(
@@ -254,8 +258,15 @@ class NluModel:
                 raise ValueError(f"switching to {method} needs the training texts (bank)")
             self.oos.method = method
         if bank is not None:
-            self.oos.bank = normalize_rows(self.outputs(list(bank)).oos_space(self.oos))
-        scores = [self.outputs(list(texts)).oos_scores(self.oos) for texts in (inscope, outside)]
+            bank_out = self.outputs(list(bank))
+            self.oos.bank = normalize_rows(bank_out.oos_space(self.oos))
+            if self.oos.method == "knn_mix":
+                assert bank_out.base is not None
+                self.oos.bank_base = normalize_rows(bank_out.base)
+        outs = [self.outputs(list(texts)) for texts in (inscope, outside)]
+        if self.oos.method == "knn_mix":
+            self.oos.fit_mix(*(out.oos_features(self.oos) for out in outs))
+        scores = [out.oos_scores(self.oos) for out in outs]
         self.oos.fit(scores[0], scores[1], inscope_keep=0.97, target_recall=target_recall)
         return self.oos.threshold
 
@@ -286,8 +297,10 @@ def model_load(shared: SharedEncoder, workspace: str, directory: Path) -> NluMod
         )
     hidden = int(shared.base.config.hidden_size)
     bank_file = directory / "bank.safetensors"
-    bank = load_file(str(bank_file))["bank"] if bank_file.is_file() else None
-    oos = OosDetector.from_json(json.loads((directory / "oos.json").read_text()), bank)
+    banks = load_file(str(bank_file)) if bank_file.is_file() else {}
+    oos = OosDetector.from_json(
+        json.loads((directory / "oos.json").read_text()), banks.get("bank"), banks.get("bank_base")
+    )
     name = adapter_name(workspace, digests["adapter/adapter_model.safetensors"])
     shared.add_adapter(name, directory / "adapter")
     return NluModel(shared, name, load_heads(directory, labels, hidden), labels, oos, meta)

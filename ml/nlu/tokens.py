@@ -19,6 +19,7 @@ class Encoded:
     intent: int
     slot_tags: list[int]
     sentiment: int
+    is_oos: bool = False  # an out-of-scope example (outlier exposure while training)
 
 
 def bio_tags(
@@ -71,6 +72,7 @@ def encode_examples(
                 intent=intents.get(example.intent, IGNORE) if example.intent else IGNORE,
                 slot_tags=tags,
                 sentiment=sentiments[example.sentiment] if example.sentiment else IGNORE,
+                is_oos=example.is_oos,
             )
         )
     return encoded
@@ -84,6 +86,7 @@ class Batch:
     slot_tags: Tensor
     sentiment: Tensor
     indices: list[int]
+    oos: Tensor  # bool per row: an out-of-scope example
 
 
 def collate(items: Sequence[Encoded], indices: list[int], pad_id: int) -> Batch:
@@ -103,13 +106,15 @@ def collate(items: Sequence[Encoded], indices: list[int], pad_id: int) -> Batch:
         slot_tags=tags,
         sentiment=torch.tensor([item.sentiment for item in items]),
         indices=indices,
+        oos=torch.tensor([item.is_oos for item in items], dtype=torch.bool),
     )
 
 
 def task_signature(item: Encoded) -> tuple[bool, bool, bool]:
-    """Which tasks an item teaches: (intent, slots, sentiment)."""
+    """Which tasks an item teaches: (intent, slots, sentiment). An out-of-scope example
+    teaches the intent head (what not to be sure of)."""
     return (
-        item.intent != IGNORE,
+        item.intent != IGNORE or item.is_oos,
         any(tag != IGNORE for tag in item.slot_tags),
         item.sentiment != IGNORE,
     )

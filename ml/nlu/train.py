@@ -33,7 +33,7 @@ from ml.nlu.metrics import span_f1
 from ml.nlu.model import IGNORE, Labels, NluHeads, TaskWeighting, encode, load_base, with_new_lora
 from ml.nlu.oos import OosDetector, normalize_rows, temperature_fit
 from ml.nlu.runtime import Outputs, run_model
-from ml.nlu.tokens import Encoded, batch_count, batches, decode_slots, encode_examples
+from ml.nlu.tokens import Batch, Encoded, batch_count, batches, decode_slots, encode_examples
 
 ADAPTER = "default"
 
@@ -56,20 +56,30 @@ def seed_everything(seed: int) -> None:
 def task_losses(
     heads: NluHeads,
     states: Tensor,
-    mask: Tensor,
-    intent: Tensor,
-    slot_tags: Tensor,
-    sentiment: Tensor,
+    batch: Batch,
     tasks: Sequence[str],
     label_smoothing: float,
+    outlier_exposure: float = 0.0,
 ) -> dict[str, Tensor]:
-    """The loss of each task that has at least one label in the batch."""
-    out = heads(states, mask)
+    """The loss of each task that has at least one label in the batch. ``outlier_exposure``:
+    the weight of the out-of-scope rows' loss, the cross-entropy of their intent distribution
+    to the uniform one (Hendrycks et al., 2019), so the model learns not to be sure of them."""
+    out = heads(states, batch.attention_mask)
+    intent, slot_tags, sentiment = batch.intent, batch.slot_tags, batch.sentiment
     losses: dict[str, Tensor] = {}
-    if "intent" in tasks and (intent != IGNORE).any():
-        losses["intent"] = nn.functional.cross_entropy(
-            out.intent_logits, intent, ignore_index=IGNORE, label_smoothing=label_smoothing
-        )
+    if "intent" in tasks:
+        parts = []
+        if (intent != IGNORE).any():
+            parts.append(
+                nn.functional.cross_entropy(
+                    out.intent_logits, intent, ignore_index=IGNORE, label_smoothing=label_smoothing
+                )
+            )
+        if outlier_exposure > 0 and batch.oos.any():
+            log_probs = nn.functional.log_softmax(out.intent_logits[batch.oos], dim=-1)
+            parts.append(outlier_exposure * -log_probs.mean(-1).mean())
+        if parts:
+            losses["intent"] = torch.stack(parts).sum()
     if "slots" in tasks and (slot_tags != IGNORE).any():
         losses["slots"] = nn.functional.cross_entropy(
             out.slot_logits.flatten(0, 1), slot_tags.flatten(), ignore_index=IGNORE
@@ -228,7 +238,9 @@ def train(
     hidden = int(model.config.hidden_size)
     heads = NluHeads(hidden, labels, config.model.head_dropout)
     weighting = TaskWeighting(tasks, settings.loss_weighting)
-    train_items = encode_examples(data.train, tokenizer, labels, config.model.max_length)
+    # Out-of-scope training examples teach only by outlier exposure; without it they are left out.
+    trained = [e for e in data.train if settings.outlier_exposure > 0 or not e.is_oos]
+    train_items = encode_examples(trained, tokenizer, labels, config.model.max_length)
     if config.model.head_init == "imprint" and "intent" in tasks:
         imprint_intent_head(model, heads, train_items, pad_id)
     validation = [e for e in data.validation if not e.is_oos]
@@ -288,14 +300,7 @@ def train(
         for batch in batches(train_items, settings.batch_size, pad_id, rng, by_task=by_task):
             states = encode(model, batch.input_ids, batch.attention_mask)
             losses = task_losses(
-                heads,
-                states,
-                batch.attention_mask,
-                batch.intent,
-                batch.slot_tags,
-                batch.sentiment,
-                tasks,
-                settings.label_smoothing,
+                heads, states, batch, tasks, settings.label_smoothing, settings.outlier_exposure
             )
             if not losses:
                 continue
@@ -383,7 +388,15 @@ def train(
     bank_rows = [i for i, e in enumerate(train_items) if e.intent != IGNORE]
     space = train_out.oos_space(oos)
     oos.bank = normalize_rows(space[bank_rows]) if bank_rows else torch.empty(0, hidden)
+    if oos.method == "knn_mix":
+        assert train_out.base is not None
+        oos.bank_base = normalize_rows(train_out.base[bank_rows])
     if "intent" in tasks and intent_rows:
+        if oos.method == "knn_mix":
+            oos.fit_mix(
+                validation_out.oos_features(oos)[intent_rows],
+                oos_out.oos_features(oos) if oos_out is not None else np.zeros((0, 2), np.float32),
+            )
         inscope = validation_out.oos_scores(oos)[intent_rows]
         outside = oos_out.oos_scores(oos) if oos_out is not None else np.zeros(0, np.float32)
         oos.fit(inscope, outside, config.oos.inscope_keep, config.oos.target_recall)
@@ -395,7 +408,10 @@ def train(
         {k: v.contiguous() for k, v in heads.state_dict().items()},
         str(directory / "heads.safetensors"),
     )
-    save_file({"bank": oos.bank.contiguous()}, str(directory / "bank.safetensors"))
+    banks = {"bank": oos.bank}
+    if oos.bank_base is not None:
+        banks["bank_base"] = oos.bank_base
+    save_file({k: v.contiguous() for k, v in banks.items()}, str(directory / "bank.safetensors"))
     (directory / "labels.json").write_text(json.dumps(labels.to_json(), indent=1) + "\n")
     (directory / "oos.json").write_text(json.dumps(oos.to_json()) + "\n")
     (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))

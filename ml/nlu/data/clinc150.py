@@ -20,9 +20,10 @@ def load(source: SourceConfig, rng: random.Random, validation_fraction: float) -
     variant = str(source.options.get("variant", "data_full"))
     folder = Path(source.path) if source.path else datasets_dir() / "clinc150"
     raw = json.loads((folder / f"{variant}.json").read_text())
-    # oos_train is left out of training: out-of-scope is judged by distance, not as a class.
+    # oos_train is not a class: it teaches by outlier exposure when the config asks for it
+    # (training.outlier_exposure), and is left out otherwise.
     return NluData(
-        train=tuple(_examples(raw["train"])),
+        train=tuple(_examples(raw["train"] + raw["oos_train"])),
         validation=tuple(_examples(raw["val"] + raw["oos_val"])),
         test=tuple(_examples(raw["test"] + raw["oos_test"])),
     )
