@@ -148,9 +148,15 @@ class OosDetector:
         self.platt = (slope, intercept)
         if target_recall is not None:
             ordered = np.sort(oos)
-            # Flag the top ``target_recall`` share of out-of-scope scores: threshold just below.
-            index = max(0, int(np.floor(len(ordered) * (1.0 - target_recall))) - 1)
-            self.threshold = float(ordered[index]) if index < len(ordered) else float(ordered[-1])
+            # Flag the top ``target_recall`` share of out-of-scope scores: the threshold is the
+            # highest score left unflagged (scores above it are flagged), or just below the
+            # lowest when every one must be caught.
+            spared = int(np.floor(len(ordered) * (1.0 - target_recall)))
+            self.threshold = (
+                float(ordered[min(spared, len(ordered)) - 1])
+                if spared > 0
+                else float(np.nextafter(ordered[0], np.float32(-np.inf)))
+            )
         elif self.rule == "even_odds" and slope > 0:
             # sigmoid(slope * raw + intercept) = 0.5 where slope * raw + intercept = 0.
             self.threshold = -intercept / slope

@@ -210,3 +210,5 @@ def test_threshold_for_a_target_out_of_scope_recall() -> None:
     outside = np.arange(1, 101, dtype=np.float32) / 100
     detector.fit(np.zeros(5, dtype=np.float32), outside, inscope_keep=0.97, target_recall=0.85)
     assert float(detector.is_oos(outside).mean()) == pytest.approx(0.85)
+    detector.fit(np.zeros(5, dtype=np.float32), outside, inscope_keep=0.97, target_recall=1.0)
+    assert bool(detector.is_oos(outside).all())

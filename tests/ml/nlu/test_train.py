@@ -7,6 +7,7 @@ import pytest
 
 from ml.artifacts import TamperedModelError
 from ml.nlu import runtime as runtime_module
+from ml.nlu.contracts import Example, NluData
 from ml.nlu.evaluate import evaluate
 from ml.nlu.runtime import NluRuntime
 from ml.nlu.train import TrainResult, train
@@ -203,3 +204,69 @@ def test_oos_refit_switches_a_knn_model_to_the_base_space(tiny_model: TrainResul
     # Every training text is its own nearest neighbour in the new bank.
     top = model.outputs(training[:5]).oos_space(model.oos) @ model.oos.bank.T
     assert top.argmax(dim=1).tolist() == [0, 1, 2, 3, 4]
+
+
+OUTSIDE = [
+    "who won the football world cup in 1998",
+    "give me a recipe for lasagna",
+    "what is the tallest mountain in europe",
+    "play some jazz music",
+    "how many legs does a spider have",
+    "tell me a joke about cats",
+]
+
+
+def test_outlier_exposure_lowers_the_confidence_on_out_of_scope_examples(tmp_path: Path) -> None:
+    import torch
+
+    data = tiny_data()
+    negatives = tuple(Example(text=t, is_oos=True) for t in OUTSIDE[:4])
+    data = NluData(train=data.train + negatives, validation=data.validation, test=data.test)
+    confidence = {}
+    for weight in (0.0, 1.0):
+        config = tiny_config(f"oe-{weight}", tmp_path, outlier_exposure=weight)
+        result = train(config, data=data, out_dir=tmp_path / f"oe-{weight}", progress=False)  # type: ignore[arg-type]
+        model = NluRuntime().load("acme", result.directory)
+        logits = model.outputs(OUTSIDE[:4], oos=False).intent_logits
+        confidence[weight] = float(torch.softmax(logits, -1).max(-1).values.mean())
+        log = list(csv.DictReader((result.directory / "training_log.csv").open()))
+        assert log, "no training steps"
+        inside = [e.text for e in data.test if e.intent][:20]
+        right = sum(
+            r.intents[0].intent == e.intent
+            for r, e in zip(
+                model.predict(inside), [e for e in data.test if e.intent][:20], strict=True
+            )
+        )
+        assert right >= 17  # the in-scope intents are still learnt
+    # Trained to be unsure of them, the model is less sure of the negatives it saw.
+    assert confidence[1.0] < confidence[0.0] - 0.1
+
+
+def test_knn_mix_weighs_both_distances_on_validation(tmp_path: Path) -> None:
+    from ml.nlu.config import config_from_dict
+
+    data = tiny_data()
+    validation = data.validation + tuple(Example(text=t, is_oos=True) for t in OUTSIDE)
+    data = NluData(train=data.train, validation=validation, test=data.test)
+    config = config_from_dict(
+        {
+            "name": "mix",
+            "sources": [{"dataset": "jsonl", "path": "-", "tasks": ["intent"]}],
+            "training": {"epochs": 4, "batch_size": 16, "lr": 0.003},
+            "oos": {"method": "knn_mix", "target_recall": 1.0},
+            "output_dir": str(tmp_path),
+        }
+    )
+    result = train(config, data=data, out_dir=tmp_path / "m", progress=False)
+    model = NluRuntime().load("acme", result.directory)
+    assert model.oos.mix is not None
+    assert model.oos.mix[0] > 0 and model.oos.mix[1] > 0  # further in either space: more outside
+    assert model.oos.bank is not None and model.oos.bank_base is not None
+    assert model.oos.bank.shape == model.oos.bank_base.shape
+    assert all(r.is_oos for r in model.predict(OUTSIDE))
+    assert sum(r.is_oos for r in model.predict([e.text for e in data.test[:30]])) <= 3
+    # Without out-of-scope validation examples there is nothing to weigh the distances on.
+    plain = tiny_data()
+    with pytest.raises(ValueError, match="out-of-scope validation"):
+        train(config, data=plain, out_dir=tmp_path / "none", progress=False)
