@@ -261,8 +261,10 @@ def test_knn_mix_weighs_both_distances_on_validation(tmp_path: Path) -> None:
     result = train(config, data=data, out_dir=tmp_path / "m", progress=False)
     model = NluRuntime().load("acme", result.directory)
     assert model.oos.mix is not None
-    assert model.oos.mix[0] > 0 and model.oos.mix[1] > 0  # further in either space: more outside
-    assert model.oos.bank is not None and model.oos.bank_base is not None
+    assert model.oos.mix[0] > 0
+    assert model.oos.mix[1] > 0
+    assert model.oos.bank is not None
+    assert model.oos.bank_base is not None
     assert model.oos.bank.shape == model.oos.bank_base.shape
     assert all(r.is_oos for r in model.predict(OUTSIDE))
     assert sum(r.is_oos for r in model.predict([e.text for e in data.test[:30]])) <= 3
