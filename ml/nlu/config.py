@@ -34,6 +34,9 @@ class ModelConfig:
     # "imprint": start the intent head at the class means of the encoder's embeddings (a
     # nearest-centroid classifier, Qi et al. 2018), which helps most with few examples.
     head_init: str = "random"
+    # A logistic regression on the shared encoder's own embeddings, mixed with the intent head
+    # by a share chosen on validation (ml/nlu/probe.py); costs the base pass when kept.
+    base_probe: bool = False
     max_length: int = 64
 
     @property

@@ -13,7 +13,7 @@ import json
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from ml.encoders import minilm_path
 from ml.nlu.contracts import Example, IntentScore, NluResult
 from ml.nlu.model import HeadOutputs, Labels, NluHeads, encode, load_base, mean_pool
 from ml.nlu.oos import Floats, OosDetector, normalize_rows
+from ml.nlu.probe import IntentProbe
 from ml.nlu.tokens import Encoded, batches, decode_slots, encode_examples
 
 REBUILD = "retrain it with python -m ml.nlu.train"
@@ -51,6 +52,14 @@ class Outputs:
         if pooled is None:
             raise ValueError(f"out-of-scope method {detector.method} needs the base embeddings")
         return pooled
+
+    def with_probe(self, probe: IntentProbe | None) -> "Outputs":
+        """The intent logits mixed with the base-space probe's (``ml/nlu/probe.py``)."""
+        if probe is None:
+            return self
+        if self.base is None:
+            raise ValueError("the intent probe needs the base embeddings")
+        return replace(self, intent_logits=probe.logits(self.intent_logits, self.base))
 
     def oos_features(self, detector: OosDetector) -> Floats:
         """What the detector's score is made of (``OosDetector.features``)."""
@@ -127,6 +136,7 @@ class SharedEncoder:
         self.model: PeftModel | None = None
         self.quantize = quantize
         self.lock = threading.RLock()
+        self._active: str | None = None  # peft's set_adapter walks every module: ~5 ms a call
 
     def add_adapter(self, name: str, directory: Path) -> None:
         with self.lock:
@@ -134,6 +144,7 @@ class SharedEncoder:
                 self.model = PeftModel.from_pretrained(self.base, str(directory), adapter_name=name)
             elif name not in self.model.peft_config:
                 self.model.load_adapter(str(directory), adapter_name=name)
+            self._active = None
             self.model.eval()
             if self.quantize:
                 self._quantize_base_layers()
@@ -156,12 +167,15 @@ class SharedEncoder:
         with self.lock:
             if self.model is not None and name in self.model.peft_config:
                 self.model.delete_adapter(name)
+                self._active = None
 
     def activate(self, name: str) -> PeftModel:
         """The model with ``name`` active; call while holding ``lock``."""
         if self.model is None or name not in self.model.peft_config:
             raise KeyError(f"adapter {name} is not loaded")
-        self.model.set_adapter(name)
+        if self._active != name:
+            self.model.set_adapter(name)
+            self._active = name
         return self.model
 
 
@@ -176,8 +190,10 @@ class NluModel:
         labels: Labels,
         oos: OosDetector,
         meta: dict[str, Any],
+        probe: IntentProbe | None = None,
     ):
         self.shared = shared
+        self.probe = probe
         self.adapter = adapter
         self.heads = heads.eval()
         self.labels = labels
@@ -187,16 +203,18 @@ class NluModel:
 
     def outputs(self, texts: Sequence[str], batch_size: int = 64, oos: bool = True) -> Outputs:
         """``oos``: include what the out-of-scope score needs (the base encoder's embeddings,
-        for knn_base)."""
+        for knn_base and knn_mix; the intent probe needs them always)."""
         tokenizer = self.shared.tokenizer
         encoded = encode_examples(
             [Example(text=t) for t in texts], tokenizer, self.labels, self.max_length
         )
         pad_id = int(tokenizer.pad_token_id)
-        beside = self.adapter if oos and self.oos.needs_base else None
+        needs_base = (oos and self.oos.needs_base) or self.probe is not None
+        beside = self.adapter if needs_base else None
         with self.shared.lock:
             encoder = self.shared.activate(self.adapter)
-            return run_model(encoder, self.heads, encoded, batch_size, pad_id, beside)
+            out = run_model(encoder, self.heads, encoded, batch_size, pad_id, beside)
+        return out.with_probe(self.probe)
 
     def predict(
         self, texts: Sequence[str], top_k: int = 5, batch_size: int = 64
@@ -303,7 +321,8 @@ def model_load(shared: SharedEncoder, workspace: str, directory: Path) -> NluMod
     )
     name = adapter_name(workspace, digests["adapter/adapter_model.safetensors"])
     shared.add_adapter(name, directory / "adapter")
-    return NluModel(shared, name, load_heads(directory, labels, hidden), labels, oos, meta)
+    heads = load_heads(directory, labels, hidden)
+    return NluModel(shared, name, heads, labels, oos, meta, IntentProbe.load(directory))
 
 
 class NluRuntime:

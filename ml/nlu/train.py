@@ -32,6 +32,7 @@ from ml.nlu.data.clinc150 import generic_oos_queries
 from ml.nlu.metrics import span_f1
 from ml.nlu.model import IGNORE, Labels, NluHeads, TaskWeighting, encode, load_base, with_new_lora
 from ml.nlu.oos import OosDetector, normalize_rows, temperature_fit
+from ml.nlu.probe import IntentProbe
 from ml.nlu.runtime import Outputs, run_model
 from ml.nlu.tokens import Batch, Encoded, batch_count, batches, decode_slots, encode_examples
 
@@ -374,18 +375,35 @@ def train(
         method=config.oos.method, k=config.oos.k, temperature=1.0, rule=config.oos.rule
     )
 
+    with_probe = config.model.base_probe and "intent" in tasks
+
     def outputs(items: Sequence[Encoded]) -> Outputs:
-        return run_model(model, heads, items, 128, pad_id, ADAPTER if oos.needs_base else None)
+        beside = ADAPTER if oos.needs_base or with_probe else None
+        return run_model(model, heads, items, 128, pad_id, beside)
 
     train_out, validation_out = outputs(train_items), outputs(validation_items)
     oos_out = outputs(oos_items) if oos_items else None
     intent_rows = [i for i, e in enumerate(validation_items) if e.intent != IGNORE]
+    validation_intents = torch.tensor([validation_items[i].intent for i in intent_rows])
+    bank_rows = [i for i, e in enumerate(train_items) if e.intent != IGNORE]
+    probe = None
+    if with_probe:
+        assert train_out.base is not None
+        assert validation_out.base is not None
+        probe = IntentProbe.fit(
+            train_out.base[bank_rows],
+            torch.tensor([train_items[i].intent for i in bank_rows]),
+            len(labels.intents),
+            validation_out.intent_logits[intent_rows],
+            validation_out.base[intent_rows],
+            validation_intents,
+        )
+        train_out, validation_out = train_out.with_probe(probe), validation_out.with_probe(probe)
+        oos_out = oos_out.with_probe(probe) if oos_out is not None else None
     if "intent" in tasks:
         oos.temperature = temperature_fit(
-            validation_out.intent_logits[intent_rows],
-            torch.tensor([validation_items[i].intent for i in intent_rows]),
+            validation_out.intent_logits[intent_rows], validation_intents
         )
-    bank_rows = [i for i, e in enumerate(train_items) if e.intent != IGNORE]
     space = train_out.oos_space(oos)
     oos.bank = normalize_rows(space[bank_rows]) if bank_rows else torch.empty(0, hidden)
     if oos.method == "knn_mix":
@@ -412,6 +430,8 @@ def train(
     if oos.bank_base is not None:
         banks["bank_base"] = oos.bank_base
     save_file({k: v.contiguous() for k, v in banks.items()}, str(directory / "bank.safetensors"))
+    if probe is not None:
+        probe.save(directory)
     (directory / "labels.json").write_text(json.dumps(labels.to_json(), indent=1) + "\n")
     (directory / "oos.json").write_text(json.dumps(oos.to_json()) + "\n")
     (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
@@ -426,6 +446,8 @@ def train(
         "train_seconds": round(seconds, 1),
         "stopped_early": stopped_early,
         "best_validation": best_metrics,
+        # The base-space probe's share of the intent decision (0: the head alone).
+        "intent_probe_mix": probe.mix if probe is not None else 0.0,
         "seed": settings.seed,
     }
     (directory / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
