@@ -27,6 +27,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,15 @@ def run_one(run: str, reuse: bool) -> dict[str, Any]:
         out[f"{run}_test_accuracy"] = round(intent_metrics["accuracy"], 4)
         out[f"{run}_test_macro_f1"] = round(intent_metrics["macro_f1"], 4)
         out[f"{run}_test_ece"] = round(intent_metrics["ece"], 4)
+        if model.probe is not None:  # each half of the mix alone, for comparison
+            probe = model.probe
+            out[f"{run}_probe_mix"] = probe.mix
+            for name, alone in (("head_only", None), ("probe_only", replace(probe, mix=1.0))):
+                model.probe = alone
+                out[f"{run}_{name}_test_accuracy"] = round(
+                    evaluate(model, intents_only)["accuracy"], 4
+                )
+            model.probe = probe
         for task_key in ("slot_f1", "sentiment_accuracy", "negative_recall"):
             if task_key in metrics:
                 out[f"{run}_{task_key}"] = round(metrics[task_key], 4)

@@ -90,6 +90,13 @@ def test_workspaces_share_one_encoder(
     [b] = runtime.predict("globex", ["how much is the exchange rate"])
     assert a.intents[0].intent in INTENTS
     assert {i.intent for i in b.intents} <= set(other_intents)
+    # Each call runs with its own workspace's adapter, however the calls interleave.
+    import torch
+
+    text = ["my card still hasn't arrived"]
+    acme, globex, acme_again = (m.outputs(text).pooled for m in (first, second, first))
+    assert not torch.allclose(acme, globex, atol=1e-3)
+    assert torch.equal(acme, acme_again)
 
 
 def test_a_tampered_artifact_is_refused(tiny_model: TrainResult, tmp_path: Path) -> None:
