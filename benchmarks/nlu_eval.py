@@ -6,10 +6,11 @@ Runs (each trains with ``ml.nlu.train`` from ``ml/configs/nlu_<run>.yaml``, then
 the dataset's test split with ``ml.nlu.evaluate``):
 
 - ``banking77``: the multi-task model (BANKING77 intents + WOZ 2.0 slots + Bitext sentiment,
-  uncertainty-weighted); BANKING77 test accuracy, WOZ 2.0 test slot F1, latency, throughput,
+  DWA-weighted); BANKING77 test accuracy, WOZ 2.0 test slot F1, latency, throughput,
   int8 quantization, SHAP explanation time.
 - ``banking77_single``: intent only, trained the same way (the multi-task comparison).
 - ``banking77_equal``: the multi-task model with a plain sum of losses (the weighting ablation).
+- ``banking77_uncertainty``: the same with learned uncertainty weights (Kendall et al., 2018).
 - ``banking77_10shot``: 10 examples per intent.
 - ``clinc150``: data_full (its 100 out-of-scope training queries taught by outlier exposure),
   in-scope accuracy and out-of-scope recall at the configured threshold (the mix of the kNN
@@ -46,7 +47,14 @@ from ml.nlu.train import train
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 MODELS = ROOT / "var" / "models" / "nlu-benchmark"
-RUNS = ("banking77", "banking77_single", "banking77_equal", "banking77_10shot", "clinc150")
+RUNS = (
+    "banking77",
+    "banking77_single",
+    "banking77_equal",
+    "banking77_uncertainty",
+    "banking77_10shot",
+    "clinc150",
+)
 LATENCY_MESSAGES = 500
 SHAP_TEXTS = 20
 
@@ -154,7 +162,7 @@ def run_one(run: str, reuse: bool) -> dict[str, Any]:
         for task_key in ("slot_f1", "sentiment_accuracy", "negative_recall"):
             if task_key in metrics:
                 out[f"{run}_{task_key}"] = round(metrics[task_key], 4)
-    if run in ("banking77", "banking77_equal"):
+    if run in ("banking77", "banking77_equal", "banking77_uncertainty"):
         out.update(flat(f"{run}_woz2", woz_value_f1(model)))
     if run == "banking77":
         texts = [e.text for e in examples if e.intent]

@@ -62,8 +62,13 @@ class IntentProbe:
         weight = torch.zeros(intents, train_base.shape[1])
         bias = torch.full((intents,), -1e4)  # an intent without training rows is never chosen
         classes = torch.as_tensor(fit.classes_, dtype=torch.long)
-        weight[classes] = torch.as_tensor(fit.coef_, dtype=torch.float32)
-        bias[classes] = torch.as_tensor(fit.intercept_, dtype=torch.float32)
+        coef = torch.as_tensor(fit.coef_, dtype=torch.float32)
+        intercept = torch.as_tensor(fit.intercept_, dtype=torch.float32)
+        if len(classes) == 2:  # sklearn's binary fit: one row, the logit of the second class
+            coef = torch.cat([torch.zeros_like(coef), coef])
+            intercept = torch.cat([torch.zeros_like(intercept), intercept])
+        weight[classes] = coef
+        bias[classes] = intercept
         temperature = temperature_fit(validation_head_logits, validation_intents)
         best_mix, best_accuracy = 0.0, -1.0
         for mix in MIX_GRID:  # ties keep the smaller share

@@ -79,3 +79,22 @@ def test_a_model_trained_with_the_probe_saves_loads_and_uses_it(tmp_path: Path) 
         out.intent_logits, model.probe.logits(head_only.intent_logits, out.base), atol=1e-4
     )
     assert model.predict([text])[0].intents[0].intent == "card_arrival"
+
+
+def test_a_two_intent_probe_tells_them_apart() -> None:
+    """sklearn fits two classes as one logit; both intents must still be reachable."""
+    train_base, train_intents = _clusters(10, seed=1)
+    validation_base, validation_intents = _clusters(10, seed=2)
+    two = train_intents < 2
+    held = validation_intents < 2
+    probe = IntentProbe.fit(
+        train_base[two],
+        train_intents[two],
+        2,
+        torch.zeros(int(held.sum()), 2),
+        validation_base[held],
+        validation_intents[held],
+    )
+    assert probe is not None
+    predicted = probe.logits(torch.zeros(int(held.sum()), 2), validation_base[held]).argmax(-1)
+    assert predicted.tolist() == validation_intents[held].tolist()

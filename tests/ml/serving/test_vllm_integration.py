@@ -35,7 +35,11 @@ PASSAGES = passages_number(
     ]
 )
 MESSAGES = answer_messages(PASSAGES, [Turn("customer", "how can I cancel my order?")])
-PARAMS = GenerationParams(max_tokens=24)
+# ignore_eos: what is checked here is serving (each adapter by name, the same greedy tokens as the
+# in-process engine, batching, reloading), not the tiny model's answers. Trained on another CPU's
+# float kernels, a tiny adapter may end its answer at once (seen: globex on an Intel Xeon), and
+# an empty stream makes the chain fall back, which is not what this test is about.
+PARAMS = GenerationParams(max_tokens=24, ignore_eos=True)
 
 
 def _free_port() -> int:
