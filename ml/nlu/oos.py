@@ -69,6 +69,11 @@ class OosDetector:
         """Whether the score is measured on the base encoder's embeddings (adapter off)."""
         return self.method in ("knn_base", "knn_mix")
 
+    @property
+    def bank_is_base(self) -> bool:
+        """Whether ``bank`` holds base-space embeddings (knn_base); else the fine-tuned ones."""
+        return self.method == "knn_base"
+
     def _knn(self, pooled: Tensor, bank: Tensor | None) -> Floats:
         if bank is None or len(bank) == 0:
             raise ValueError(f"{self.method} out-of-scope detection needs training embeddings")

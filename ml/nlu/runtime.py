@@ -48,7 +48,7 @@ class Outputs:
 
     def oos_space(self, detector: OosDetector) -> Tensor:
         """The embeddings the detector's method measures distances on."""
-        pooled = self.base if detector.method == "knn_base" else self.pooled
+        pooled = self.base if detector.bank_is_base else self.pooled
         if pooled is None:
             raise ValueError(f"out-of-scope method {detector.method} needs the base embeddings")
         return pooled
