@@ -6,11 +6,11 @@ Runs (each trains with ``ml.nlu.train`` from ``ml/configs/nlu_<run>.yaml``, then
 the dataset's test split with ``ml.nlu.evaluate``):
 
 - ``banking77``: the multi-task model (BANKING77 intents + WOZ 2.0 slots + Bitext sentiment,
-  DWA-weighted); BANKING77 test accuracy, WOZ 2.0 test slot F1, latency, throughput,
-  int8 quantization, SHAP explanation time.
+  task weights learned as uncertainty); BANKING77 test accuracy, WOZ 2.0 test slot F1, latency,
+  throughput, int8 quantization, SHAP explanation time.
 - ``banking77_single``: intent only, trained the same way (the multi-task comparison).
 - ``banking77_equal``: the multi-task model with a plain sum of losses (the weighting ablation).
-- ``banking77_uncertainty``: the same with learned uncertainty weights (Kendall et al., 2018).
+- ``banking77_dwa``: the same with dynamic weight average (Liu et al., 2019).
 - ``banking77_10shot``: 10 examples per intent.
 - ``clinc150``: data_full (its 100 out-of-scope training queries taught by outlier exposure),
   in-scope accuracy and out-of-scope recall at the configured threshold (the mix of the kNN
@@ -20,8 +20,9 @@ the dataset's test split with ``ml.nlu.evaluate``):
 WOZ 2.0 slot F1 is reported two ways: exact spans (against the spans found for the gold values)
 and values (the tagged span mapped to an ontology value, against every gold food / area /
 price-range value of the turn except ``dontcare``, so values that don't appear in the text count
-as misses). Writes ``benchmarks/results/nlu.json`` (merging with earlier runs of other parts)
-and per-run details with pictures under ``benchmarks/results/nlu/``.
+as misses). Writes ``benchmarks/results/nlu.json`` (merging with earlier runs of other parts;
+``runs`` says when, on which machine and with which command each part was last measured) and
+per-run details with pictures under ``benchmarks/results/nlu/``.
 """
 
 import argparse
@@ -51,7 +52,7 @@ RUNS = (
     "banking77",
     "banking77_single",
     "banking77_equal",
-    "banking77_uncertainty",
+    "banking77_dwa",
     "banking77_10shot",
     "clinc150",
 )
@@ -223,11 +224,19 @@ def main() -> None:
         sys.exit(f"unknown run(s) {sorted(unknown)}; known: {RUNS}")
     torch.manual_seed(0)
     path = RESULTS / f"{args.output}.json"
-    previous = json.loads(path.read_text())["metrics"] if path.is_file() else {}
-    metrics = dict(previous)
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    metrics = dict(previous.get("metrics", {}))
+    provenance = {k: v for k, v in previous.get("runs", {}).items() if k in RUNS}
+    command = " ".join(["python -m benchmarks.nlu_eval", *sys.argv[1:]])
+    here = {**machine(), "torch_threads": torch.get_num_threads()}
     for run in runs:
         print(f"== {run}", flush=True)
         metrics.update(run_one(run, args.reuse))
+        provenance[run] = {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": here,
+            "command": command,
+        }
         path.parent.mkdir(parents=True, exist_ok=True)
         derived = {}
         if {"banking77_test_accuracy", "banking77_single_test_accuracy"} <= set(metrics):
@@ -240,8 +249,9 @@ def main() -> None:
         result = {
             "name": "nlu",
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": " ".join(["python -m benchmarks.nlu_eval", *sys.argv[1:]]),
-            "machine": {**machine(), "torch_threads": torch.get_num_threads()},
+            "command": command,
+            "machine": here,
+            "runs": dict(sorted(provenance.items())),
             "metrics": dict(sorted(metrics.items())),
         }
         path.write_text(json.dumps(result, indent=1) + "\n")

@@ -55,7 +55,7 @@ class TrainingConfig:
     patience: int = 2  # evaluations without improvement before stopping
     eval_every: int = 0  # steps between validation runs; 0: once per epoch
     max_minutes: float = 0.0  # stop (keeping the best so far) after this long; 0: no limit
-    loss_weighting: str = "dwa"  # dwa | uncertainty | equal
+    loss_weighting: str = "uncertainty"  # uncertainty | dwa | equal (benchmarks.weighting_ablation)
     # Weight of the outlier-exposure loss on out-of-scope training examples; 0: not trained on.
     outlier_exposure: float = 0.0
     weighting_lr: float = 0.02  # for the learned uncertainty weights
