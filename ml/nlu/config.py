@@ -30,6 +30,9 @@ class ModelConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.1
     target_modules: tuple[str, ...] = ("query", "key", "value", "dense")
+    # The bottom N encoder layers get no LoRA: they see no gradient, so training computes their
+    # outputs once per example and each step runs only the layers above (ml/nlu/model.py).
+    frozen_layers: int = 0
     head_dropout: float = 0.1
     # "imprint": start the intent head at the class means of the encoder's embeddings (a
     # nearest-centroid classifier, Qi et al. 2018), which helps most with few examples.

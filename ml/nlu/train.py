@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
+from peft import PeftModel
 from safetensors.torch import save_file
 from torch import Tensor, nn
 from tqdm import tqdm
@@ -30,7 +31,16 @@ from ml.nlu.contracts import Example, NluData
 from ml.nlu.data import load_mixture
 from ml.nlu.data.clinc150 import generic_oos_queries
 from ml.nlu.metrics import span_f1
-from ml.nlu.model import IGNORE, Labels, NluHeads, TaskWeighting, encode, load_base, with_new_lora
+from ml.nlu.model import (
+    IGNORE,
+    FrozenBottom,
+    Labels,
+    NluHeads,
+    TaskWeighting,
+    encode,
+    load_base,
+    with_new_lora,
+)
 from ml.nlu.oos import OosDetector, normalize_rows, temperature_fit
 from ml.nlu.probe import IntentProbe
 from ml.nlu.runtime import Outputs, run_model
@@ -181,7 +191,9 @@ def model_card(
         "",
         f"- Trained: {datetime.now(UTC).isoformat(timespec='seconds')} in {seconds:.0f} s on CPU.",
         f"- Encoder: MiniLM ({config.model.encoder_path}), LoRA r={config.model.lora_r} on "
-        f"{', '.join(config.model.target_modules)}; heads: intent ({len(labels.intents)} intents), "
+        f"{', '.join(config.model.target_modules)}"
+        + (f" (bottom {config.model.frozen_layers} layers frozen)" if config.model.frozen_layers else "")
+        + f"; heads: intent ({len(labels.intents)} intents), "
         f"slots ({len(labels.slot_tags)} BIO tags), sentiment ({', '.join(labels.sentiments)}).",
         f"- Data: {sources}; {len(data.train)} training and {len(data.validation)} validation "
         "examples.",
@@ -202,6 +214,29 @@ def model_card(
         "offensive wording count as negative): treat the sentiment as a hint for escalation.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def frozen_bottom(
+    model: PeftModel, layers: int, items: Sequence[Encoded], pad_id: int, hidden: int
+) -> tuple[FrozenBottom | None, Callable[[Batch], Tensor]]:
+    """With ``layers`` frozen, the split encoder and a function giving a training batch's
+    states below the split, each example's computed once here."""
+    if not layers:
+        return None, lambda batch: torch.empty(0)
+    split = FrozenBottom(model, layers)
+    cached: list[Tensor] = [torch.empty(0)] * len(items)
+    for batch in batches(items, 128, pad_id):
+        states = split.bottom(batch.input_ids, batch.attention_mask)
+        for row, index in enumerate(batch.indices):
+            cached[index] = states[row, : len(items[index].input_ids)].clone()
+
+    def below(batch: Batch) -> Tensor:
+        states = torch.zeros(len(batch.indices), batch.input_ids.shape[1], hidden)
+        for row, index in enumerate(batch.indices):
+            states[row, : len(cached[index])] = cached[index]
+        return states
+
+    return split, below
 
 
 class LinearSchedule:
@@ -280,6 +315,7 @@ def train(
     validation = [e for e in data.validation if not e.is_oos]
     validation_items = encode_examples(validation, tokenizer, labels, config.model.max_length)
 
+    split, below = frozen_bottom(model, config.model.frozen_layers, train_items, pad_id, hidden)
     lora_params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         [
@@ -326,7 +362,10 @@ def train(
     for epoch in range(settings.epochs):
         epoch_losses: dict[str, list[float]] = {t: [] for t in tasks}
         for batch in batches(train_items, settings.batch_size, pad_id, rng, by_task=by_task):
-            states = encode(model, batch.input_ids, batch.attention_mask)
+            if split is None:
+                states = encode(model, batch.input_ids, batch.attention_mask)
+            else:
+                states = split.top(below(batch), batch.attention_mask)
             losses = task_losses(
                 heads, states, batch, tasks, settings.label_smoothing, settings.outlier_exposure
             )

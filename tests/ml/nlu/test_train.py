@@ -1,6 +1,7 @@
 import csv
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -279,3 +280,38 @@ def test_knn_mix_weighs_both_distances_on_validation(tmp_path: Path) -> None:
     plain = tiny_data()
     with pytest.raises(ValueError, match="out-of-scope validation"):
         train(config, data=plain, out_dir=tmp_path / "none", progress=False)
+
+
+def test_frozen_bottom_splits_the_encoder_without_changing_its_states() -> None:
+    import torch
+    from transformers import AutoTokenizer
+
+    from ml.encoders import minilm_path
+    from ml.nlu.config import ModelConfig
+    from ml.nlu.model import FrozenBottom, encode, load_base, with_new_lora
+
+    model = with_new_lora(load_base(str(minilm_path())), ModelConfig(frozen_layers=3), "default")
+    names = [n for n, _ in model.named_parameters() if "lora_" in n]
+    adapted = {n.split(".layer.")[1].split(".")[0] for n in names}
+    assert adapted == {"3", "4", "5"}  # no LoRA below the split
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
+    batch = tokenizer(["my card has not arrived", "hi"], padding=True, return_tensors="pt")
+    model.eval()
+    split = FrozenBottom(model, 3)
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    with torch.no_grad():
+        whole = encode(model, ids, mask)
+        parts = split.top(split.bottom(ids, mask), mask)
+    real = mask.bool()
+    assert torch.allclose(whole[real], parts[real], atol=1e-5)
+    with pytest.raises(ValueError, match="frozen_layers"):
+        with_new_lora(load_base(str(minilm_path())), ModelConfig(frozen_layers=6), "x")
+
+
+def test_a_model_trained_above_a_frozen_bottom_learns_and_loads(tmp_path: Path) -> None:
+    config = tiny_config("split", tmp_path)
+    config = replace(config, model=replace(config.model, frozen_layers=3))  # type: ignore[type-var]
+    result = train(config, data=tiny_data(), out_dir=tmp_path / "split", progress=False)  # type: ignore[arg-type]
+    model = NluRuntime().load("acme", result.directory)
+    metrics = evaluate(model, tiny_data().test)
+    assert metrics["accuracy"] >= 0.85
