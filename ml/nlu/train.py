@@ -192,7 +192,7 @@ def model_card(
         f"- Trained: {datetime.now(UTC).isoformat(timespec='seconds')} in {seconds:.0f} s on CPU.",
         f"- Encoder: MiniLM ({config.model.encoder_path}), LoRA r={config.model.lora_r} on "
         f"{', '.join(config.model.target_modules)}"
-        + (f" (bottom {config.model.frozen_layers} layers frozen)" if config.model.frozen_layers else "")
+        + (f" (bottom {frozen} layers frozen)" if (frozen := config.model.frozen_layers) else "")
         + f"; heads: intent ({len(labels.intents)} intents), "
         f"slots ({len(labels.slot_tags)} BIO tags), sentiment ({', '.join(labels.sentiments)}).",
         f"- Data: {sources}; {len(data.train)} training and {len(data.validation)} validation "
