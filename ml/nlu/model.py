@@ -203,7 +203,7 @@ class FrozenBottom:
         was_training = self.bert.training
         self.bert.eval()
         with torch.no_grad():
-            states = self.bert.embeddings(input_ids=input_ids)
+            states: Tensor = self.bert.embeddings(input_ids=input_ids)
             mask = self._mask(states, attention_mask)
             for layer in self.bert.encoder.layer[: self.layers]:
                 states = layer(states, mask)
