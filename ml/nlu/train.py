@@ -218,11 +218,11 @@ def model_card(
 
 def frozen_bottom(
     model: PeftModel, layers: int, items: Sequence[Encoded], pad_id: int, hidden: int
-) -> tuple[FrozenBottom | None, Callable[[Batch], Tensor]]:
-    """With ``layers`` frozen, the split encoder and a function giving a training batch's
-    states below the split, each example's computed once here."""
+) -> Callable[[Batch], Tensor] | None:
+    """With ``layers`` frozen: each example's states below the split, computed once here, and
+    a function running a training batch through the layers above them (None: no split)."""
     if not layers:
-        return None, lambda batch: torch.empty(0)
+        return None
     split = FrozenBottom(model, layers)
     cached: list[Tensor] = [torch.empty(0)] * len(items)
     for batch in batches(items, 128, pad_id):
@@ -230,13 +230,13 @@ def frozen_bottom(
         for row, index in enumerate(batch.indices):
             cached[index] = states[row, : len(items[index].input_ids)].clone()
 
-    def below(batch: Batch) -> Tensor:
+    def above(batch: Batch) -> Tensor:
         states = torch.zeros(len(batch.indices), batch.input_ids.shape[1], hidden)
         for row, index in enumerate(batch.indices):
             states[row, : len(cached[index])] = cached[index]
-        return states
+        return split.top(states, batch.attention_mask)
 
-    return split, below
+    return above
 
 
 class LinearSchedule:
@@ -315,7 +315,7 @@ def train(
     validation = [e for e in data.validation if not e.is_oos]
     validation_items = encode_examples(validation, tokenizer, labels, config.model.max_length)
 
-    split, below = frozen_bottom(model, config.model.frozen_layers, train_items, pad_id, hidden)
+    above = frozen_bottom(model, config.model.frozen_layers, train_items, pad_id, hidden)
     lora_params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         [
@@ -362,10 +362,10 @@ def train(
     for epoch in range(settings.epochs):
         epoch_losses: dict[str, list[float]] = {t: [] for t in tasks}
         for batch in batches(train_items, settings.batch_size, pad_id, rng, by_task=by_task):
-            if split is None:
+            if above is None:
                 states = encode(model, batch.input_ids, batch.attention_mask)
             else:
-                states = split.top(below(batch), batch.attention_mask)
+                states = above(batch)
             losses = task_losses(
                 heads, states, batch, tasks, settings.label_smoothing, settings.outlier_exposure
             )
