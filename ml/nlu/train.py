@@ -22,6 +22,7 @@ import yaml
 from peft import PeftModel
 from safetensors.torch import save_file
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pad_sequence
 from tqdm import tqdm
 from transformers import AutoTokenizer
 
@@ -217,7 +218,7 @@ def model_card(
 
 
 def frozen_bottom(
-    model: PeftModel, layers: int, items: Sequence[Encoded], pad_id: int, hidden: int
+    model: PeftModel, layers: int, items: Sequence[Encoded], pad_id: int
 ) -> Callable[[Batch], Tensor] | None:
     """With ``layers`` frozen: each example's states below the split, computed once here, and
     a function running a training batch through the layers above them (None: no split)."""
@@ -231,9 +232,7 @@ def frozen_bottom(
             cached[index] = states[row, : len(items[index].input_ids)].clone()
 
     def above(batch: Batch) -> Tensor:
-        states = torch.zeros(len(batch.indices), batch.input_ids.shape[1], hidden)
-        for row, index in enumerate(batch.indices):
-            states[row, : len(cached[index])] = cached[index]
+        states = pad_sequence([cached[i] for i in batch.indices], batch_first=True)
         return split.top(states, batch.attention_mask)
 
     return above
@@ -315,7 +314,7 @@ def train(
     validation = [e for e in data.validation if not e.is_oos]
     validation_items = encode_examples(validation, tokenizer, labels, config.model.max_length)
 
-    above = frozen_bottom(model, config.model.frozen_layers, train_items, pad_id, hidden)
+    above = frozen_bottom(model, config.model.frozen_layers, train_items, pad_id)
     lora_params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         [
