@@ -5,21 +5,20 @@
     runtime.predict("acme", ["my card hasn't arrived"])
 
 Loading another workspace (or a new version of one) adds an adapter to the same base; the
-encoder is never reloaded. Calls are serialised by a lock because the active adapter is state
-of the shared model.
+encoder is never reloaded. The adapter is an argument of each pass (``fast.py``), not state of
+the shared model, so workspaces' calls don't wait for each other.
 """
 
 import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from peft import PeftModel
 from safetensors.torch import load_file
 from torch import Tensor, nn
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -27,6 +26,7 @@ from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 from ml.artifacts import manifest_verify
 from ml.encoders import minilm_path
 from ml.nlu.contracts import Example, IntentScore, NluResult
+from ml.nlu.fast import Adapter, FastEncoder, adapter_load
 from ml.nlu.model import HeadOutputs, Labels, NluHeads, encode, load_base, mean_pool
 from ml.nlu.oos import Floats, OosDetector, normalize_rows
 from ml.nlu.probe import IntentProbe
@@ -70,38 +70,53 @@ class Outputs:
         return detector.raw_scores(self.pooled, self.base, self.intent_logits)
 
 
+# An encoder pass over one padded batch: (input ids, attention mask) -> the last hidden states,
+# and those of the plain encoder (adapter off) when the pass computes them.
+EncodePass = Callable[[Tensor, Tensor], tuple[Tensor, Tensor | None]]
+
+
+def own_pass(encoder: nn.Module) -> EncodePass:
+    """A model's own forward (peft's, while training), without the plain encoder's states."""
+
+    def run(input_ids: Tensor, attention_mask: Tensor) -> tuple[Tensor, Tensor | None]:
+        return encode(encoder, input_ids, attention_mask), None
+
+    return run
+
+
+def fast_pass(fast: FastEncoder, adapter: Adapter, with_base: bool) -> EncodePass:
+    """The serving forward (``fast.py``) with one workspace's adapter; ``with_base``: the
+    plain encoder's states too, from the same pass."""
+
+    def run(input_ids: Tensor, attention_mask: Tensor) -> tuple[Tensor, Tensor | None]:
+        states: tuple[Tensor, Tensor | None] = fast(input_ids, attention_mask, adapter, with_base)
+        return states
+
+    return run
+
+
 def run_model(
-    encoder: nn.Module,
+    encoder: EncodePass,
     heads: NluHeads,
     encoded: Sequence[Encoded],
     batch_size: int,
     pad_id: int,
-    base_beside: str | None = None,
 ) -> Outputs:
-    """Forward passes in length-sorted batches, results put back in input order.
-    ``base_beside``: the name of the active adapter; each batch then also goes through the
-    encoder with the adapter off, in the same forward pass (peft's mixed-adapter batch, about
-    the cost of one pass on a CPU), for ``Outputs.base``."""
+    """Forward passes in length-sorted batches, results put back in input order;
+    ``Outputs.base`` is filled when ``encoder`` computes the plain encoder's states."""
     n = len(encoded)
     pooled: list[Tensor] = [torch.empty(0)] * n
     base: list[Tensor] = [torch.empty(0)] * n
     intents: list[Tensor] = [torch.empty(0)] * n
     sentiments: list[Tensor] = [torch.empty(0)] * n
     tags: list[list[int]] = [[] for _ in range(n)]
+    with_base = False
     with torch.inference_mode():
         for batch in batches(encoded, batch_size, pad_id):
-            ids, mask = batch.input_ids, batch.attention_mask
-            if base_beside is None:
-                states = encode(encoder, ids, mask)
-            else:
-                rows = len(batch.indices)
-                both = encoder(
-                    input_ids=torch.cat([ids, ids]),
-                    attention_mask=torch.cat([mask, mask]),
-                    adapter_names=[base_beside] * rows + ["__base__"] * rows,
-                ).last_hidden_state
-                states = both[:rows]
-                base_pooled = mean_pool(both[rows:], mask)
+            mask = batch.attention_mask
+            states, base_states = encoder(batch.input_ids, mask)
+            base_pooled = None if base_states is None else mean_pool(base_states, mask)
+            with_base = base_pooled is not None
             out: HeadOutputs = heads(states, mask)
             best = out.slot_logits.argmax(-1)
             for row, index in enumerate(batch.indices):
@@ -109,7 +124,7 @@ def run_model(
                 intents[index] = out.intent_logits[row]
                 sentiments[index] = out.sentiment_logits[row]
                 tags[index] = best[row, : len(encoded[index].input_ids)].tolist()
-                if base_beside is not None:
+                if base_pooled is not None:
                     base[index] = base_pooled[row]
     return Outputs(
         pooled=torch.stack(pooled) if n else torch.empty(0, 0),
@@ -117,7 +132,7 @@ def run_model(
         sentiment_logits=torch.stack(sentiments) if n else torch.empty(0, 0),
         slot_tags=tags,
         encoded=list(encoded),
-        base=(torch.stack(base) if n else torch.empty(0, 0)) if base_beside else None,
+        base=(torch.stack(base) if n else torch.empty(0, 0)) if with_base else None,
     )
 
 
@@ -126,57 +141,42 @@ def adapter_name(workspace: str, digest: str) -> str:
 
 
 class SharedEncoder:
-    """The base encoder, loaded once, and the LoRA adapters of every loaded workspace."""
+    """The base encoder, loaded once, and the LoRA adapters of every loaded workspace, served
+    by one ``FastEncoder`` whose shared weights every adapter uses."""
 
     def __init__(self, path: str | None = None, quantize: bool = False):
         self.path = path or str(minilm_path())
         self.tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(self.path)
         self.base: PreTrainedModel = load_base(self.path)
         self.base.train(False)
-        self.model: PeftModel | None = None
+        self.hidden = int(self.base.config.hidden_size)
+        self.fast = FastEncoder(self.base)
         self.quantize = quantize
-        self.lock = threading.RLock()
-        self._active: str | None = None  # peft's set_adapter walks every module: ~5 ms a call
+        if quantize:
+            self.fast.quantize()
+        else:
+            self.fast.pack()
+        self.adapters: dict[str, Adapter] = {}
+        self.lock = threading.Lock()  # guards ``adapters``; passes share nothing else
 
     def add_adapter(self, name: str, directory: Path) -> None:
+        adapter = adapter_load(directory, self.hidden)
+        if len(self.fast.layers) <= max(adapter.layers, default=0):
+            raise ValueError(f"{directory} adapts layers this encoder doesn't have; {REBUILD}")
         with self.lock:
-            if self.model is None:
-                self.model = PeftModel.from_pretrained(self.base, str(directory), adapter_name=name)
-            elif name not in self.model.peft_config:
-                self.model.load_adapter(str(directory), adapter_name=name)
-            self._active = None
-            self.model.eval()
-            if self.quantize:
-                self._quantize_base_layers()
-
-    def _quantize_base_layers(self) -> None:
-        """int8 weights for the encoder's Linear layers (CPU only). The LoRA matrices stay in
-        float: they are small, and peft reads their weight dtype."""
-        assert self.model is not None
-        names = {
-            name: torch.ao.quantization.default_dynamic_qconfig
-            for name, module in self.model.named_modules()
-            if type(module) is nn.Linear and ".lora_" not in name
-        }
-        if names:
-            torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-                self.model, names, dtype=torch.qint8, inplace=True
-            )
+            self.adapters.setdefault(name, adapter)
 
     def remove_adapter(self, name: str) -> None:
         with self.lock:
-            if self.model is not None and name in self.model.peft_config:
-                self.model.delete_adapter(name)
-                self._active = None
+            self.adapters.pop(name, None)
 
-    def activate(self, name: str) -> PeftModel:
-        """The model with ``name`` active; call while holding ``lock``."""
-        if self.model is None or name not in self.model.peft_config:
-            raise KeyError(f"adapter {name} is not loaded")
-        if self._active != name:
-            self.model.set_adapter(name)
-            self._active = name
-        return self.model
+    def encoder_for(self, name: str, with_base: bool) -> EncodePass:
+        """The pass with adapter ``name``; ``with_base``: the plain encoder's states too."""
+        with self.lock:
+            if name not in self.adapters:
+                raise KeyError(f"adapter {name} is not loaded")
+            adapter = self.adapters[name]
+        return fast_pass(self.fast, adapter, with_base)
 
 
 class NluModel:
@@ -210,10 +210,8 @@ class NluModel:
         )
         pad_id = int(tokenizer.pad_token_id)
         needs_base = (oos and self.oos.needs_base) or self.probe is not None
-        beside = self.adapter if needs_base else None
-        with self.shared.lock:
-            encoder = self.shared.activate(self.adapter)
-            out = run_model(encoder, self.heads, encoded, batch_size, pad_id, beside)
+        encoder = self.shared.encoder_for(self.adapter, needs_base)
+        out = run_model(encoder, self.heads, encoded, batch_size, pad_id)
         return out.with_probe(self.probe)
 
     def predict(

@@ -31,6 +31,7 @@ from ml.nlu.config import NluConfig, config_load
 from ml.nlu.contracts import Example, NluData
 from ml.nlu.data import load_mixture
 from ml.nlu.data.clinc150 import generic_oos_queries
+from ml.nlu.fast import FastEncoder, adapter_from_peft
 from ml.nlu.metrics import span_f1
 from ml.nlu.model import (
     IGNORE,
@@ -44,7 +45,7 @@ from ml.nlu.model import (
 )
 from ml.nlu.oos import OosDetector, normalize_rows, temperature_fit
 from ml.nlu.probe import IntentProbe
-from ml.nlu.runtime import Outputs, run_model
+from ml.nlu.runtime import Outputs, fast_pass, own_pass, run_model
 from ml.nlu.tokens import Batch, Encoded, batch_count, batches, decode_slots, encode_examples
 
 ADAPTER = "default"
@@ -118,7 +119,7 @@ def quick_validation(
     """Per-task validation metrics for early stopping; ``score`` is their mean."""
     encoder.eval()
     heads.eval()
-    out = run_model(encoder, heads, encoded, 128, pad_id)
+    out = run_model(own_pass(encoder), heads, encoded, 128, pad_id)
     encoder.train()
     heads.train()
     metrics: dict[str, float] = {}
@@ -150,7 +151,7 @@ def imprint_intent_head(
     """Intent weights = the normalised mean embedding of each intent's examples (before any
     training the LoRA update is zero, so these are the base encoder's embeddings)."""
     model.eval()
-    out = run_model(model, heads, items, 128, pad_id)
+    out = run_model(own_pass(model), heads, items, 128, pad_id)
     model.train()
     rows = [i for i, item in enumerate(items) if item.intent != IGNORE]
     if not rows:
@@ -441,10 +442,15 @@ def train(
     )
 
     with_probe = config.model.base_probe and "intent" in tasks
+    # From here on the passes are the serving ones (``fast.py``): the same numbers as the
+    # runtime will compute, in less time.
+    fast = FastEncoder(model.get_base_model())
+    fast.pack()
+    adapter = adapter_from_peft(model, ADAPTER, fast.hidden)
 
     def outputs(items: Sequence[Encoded]) -> Outputs:
-        beside = ADAPTER if oos.needs_base or with_probe else None
-        return run_model(model, heads, items, 128, pad_id, beside)
+        encoder = fast_pass(fast, adapter, with_base=oos.needs_base or with_probe)
+        return run_model(encoder, heads, items, 128, pad_id)
 
     # Only the intent examples matter from here on (the slot and sentiment sources' rows would
     # be a third of the passes on the bank model, about 20 s on a slow CPU).

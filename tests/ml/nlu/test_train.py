@@ -125,8 +125,8 @@ def test_int8_quantization_keeps_the_answers(tiny_model: TrainResult) -> None:
     model = NluRuntime(quantize=True).load("acme", tiny_model.directory)
     int8 = evaluate(model, test)
     assert abs(int8["accuracy"] - full["accuracy"]) <= 0.05
-    query = model.shared.base.encoder.layer[0].attention.self.query
-    assert type(query.base_layer).__module__ == "torch.ao.nn.quantized.dynamic.modules.linear"
+    qkv = model.shared.fast.layers[0].qkv
+    assert type(qkv).__module__ == "torch.ao.nn.quantized.dynamic.modules.linear"
 
 
 def test_imprinted_intent_head_is_a_nearest_centroid_classifier() -> None:
@@ -135,7 +135,7 @@ def test_imprinted_intent_head_is_a_nearest_centroid_classifier() -> None:
     from ml.encoders import minilm_path
     from ml.nlu.config import ModelConfig
     from ml.nlu.model import Labels, NluHeads, load_base, with_new_lora
-    from ml.nlu.runtime import run_model
+    from ml.nlu.runtime import own_pass, run_model
     from ml.nlu.tokens import encode_examples
     from ml.nlu.train import imprint_intent_head
 
@@ -148,7 +148,8 @@ def test_imprinted_intent_head_is_a_nearest_centroid_classifier() -> None:
     items = encode_examples(examples, tokenizer, labels, 64)
     imprint_intent_head(model, heads, items, int(tokenizer.pad_token_id))
     test = [e for e in data.test if e.intent]
-    out = run_model(model.eval(), heads.eval(), encode_examples(test, tokenizer, labels, 64), 64, 0)
+    encoded = encode_examples(test, tokenizer, labels, 64)
+    out = run_model(own_pass(model.eval()), heads.eval(), encoded, 64, 0)
     predicted = [labels.intents[int(i)] for i in out.intent_logits.argmax(-1)]
     accuracy = sum(p == e.intent for p, e in zip(predicted, test, strict=True)) / len(test)
     assert accuracy >= 0.8  # no training at all: the class means alone
