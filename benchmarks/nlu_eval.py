@@ -14,8 +14,9 @@ the dataset's test split with ``ml.nlu.evaluate``):
 - ``banking77_10shot``: 10 examples per intent.
 - ``clinc150``: data_full (its 100 out-of-scope training queries taught by outlier exposure),
   in-scope accuracy and out-of-scope recall at the configured threshold (the mix of the kNN
-  distances in the fine-tuned and the base encoder's spaces, catching 85 % of the validation
-  out-of-scope queries), at Youden's J on the same score, and with each distance alone.
+  distances in the fine-tuned and the base encoder's spaces, catching 90 % of the validation
+  out-of-scope queries), at Youden's J on the same score, at 85 % of validation, and with each
+  distance alone.
 
 WOZ 2.0 slot F1 is reported two ways: exact spans (against the spans found for the gold values)
 and values (the tagged span mapped to an ontology value, against every gold food / area /
@@ -189,6 +190,10 @@ def run_one(run: str, reuse: bool) -> dict[str, Any]:
         # Beside the configured operating point: Youden's J on the same score, and each
         # distance alone at the configured rule (the ablation of the mix).
         operating_point("clinc150_youden", rule="youden")
+        # The aim's own recall as the validation target: with 100 validation out-of-scope
+        # queries it lands on either side of 0.85 on test about as often (the config aims
+        # higher for that reason).
+        operating_point("clinc150_recall85", target_recall=0.85)
         training = [e.text for e in split_of(directory, "train") if e.intent]
         recall = config_load(directory / "config.yaml").oos.target_recall
         for method in ("knn", "knn_base"):

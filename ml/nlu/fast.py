@@ -4,10 +4,11 @@ each workspace's LoRA update applied beside the shared weights as two thin matri
     ids ─ embeddings ─ layers below the adapter (once) ─┬─ layers above, with the adapter ─ states
                                                          └─ the same layers, adapter off ─ base
 
-Training uses peft's modules (``model.py``); serving them costs twice the arithmetic on a
-2-core CPU: every module call, every LoRA wrapper and, for a mixed-adapter batch (the adapted
-and the plain encoder in one pass, ``Outputs.base``), peft's per-adapter row selection in each
-of the 36 wrapped layers. Here query, key and value are one matrix product, attention is
+Training uses peft's modules (``model.py``); serving through them takes about twice as long on
+a 2-core CPU (one message with the plain encoder's rows beside: 18 against 10 ms on the Zen 4
+machine): every module call, every LoRA wrapper and, for a mixed-adapter batch (the adapted and
+the plain encoder in one pass, ``Outputs.base``), peft's per-adapter row selection in each
+wrapped layer. Here query, key and value are one matrix product, attention is
 PyTorch's fused kernel, the adapter is data passed to the call (no active-adapter state on the
 shared model, so no lock), and the layers below the first adapted one run once for both the
 adapted and the plain rows. The states equal peft's to float rounding (``tests/ml/nlu``).
@@ -243,9 +244,12 @@ class FastEncoder(nn.Module):
         self.train(False)
 
     def quantize(self) -> None:
-        """int8 weights for the shared Linear layers (CPU only); the LoRA factors stay float."""
+        """int8 weights for the shared Linear layers (CPU only), one scale per output channel;
+        the LoRA factors stay float. On the bank model one scale per matrix (PyTorch's
+        default) cost 1.1 points of BANKING77 accuracy, per channel 0.06."""
+        config = torch.ao.quantization.per_channel_dynamic_qconfig
         torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-            self, {nn.Linear}, dtype=torch.qint8, inplace=True
+            self, {nn.Linear: config}, dtype=torch.qint8, inplace=True
         )
 
     def pack(self) -> bool:
