@@ -60,8 +60,10 @@ def test_fast_pass_equals_peft_with_the_adapter_and_without(
         states, base = fast(ids, mask, adapter, with_base=True)
         alone, none = fast(ids, mask, adapter)
     real = mask.bool()
-    assert base is not None and none is None
-    assert close(states, adapted, real) and close(alone, adapted, real)
+    assert base is not None
+    assert none is None
+    assert close(states, adapted, real)
+    assert close(alone, adapted, real)
     assert close(base, plain, real)
     assert not close(states, plain, real)  # the update is not lost on the way
 
@@ -75,12 +77,16 @@ def test_a_saved_adapter_loads_to_the_same_update(batch: Any, tmp_path: Path) ->
     loaded = adapter_load(folder, fast.hidden)
     assert set(loaded.layers) == set(in_memory.layers) == {3, 4, 5}
     for layer, updates in in_memory.layers.items():
-        assert set(loaded.layers[layer]) == set(updates) == {
-            "qkv",
-            "attention_out",
-            "intermediate",
-            "output",
-        }
+        assert (
+            set(loaded.layers[layer])
+            == set(updates)
+            == {
+                "qkv",
+                "attention_out",
+                "intermediate",
+                "output",
+            }
+        )
         for product, update in updates.items():
             assert torch.allclose(loaded.layers[layer][product].up, update.up)
             assert torch.equal(loaded.layers[layer][product].down, update.down)
