@@ -34,7 +34,8 @@ BLOCKS = {
     "intermediate.dense": ("intermediate", 0),
     "output.dense": ("output", 0),
 }
-LORA_KEY = re.compile(r"encoder\.layer\.(\d+)\.(.+)\.lora_([AB])\.weight$")
+LAYER_PATH = r"encoder\.layer\.(\d+)\.(.+)"  # a module's layer index and path inside it
+LORA_KEY = re.compile(LAYER_PATH + r"\.lora_([AB])\.weight$")
 POOLER = "pooler."  # after the last hidden states (an adapter on it changes nothing served)
 NONE: dict[str, "LoraUpdate"] = {}
 SUPPORTED = "plain LoRA on query, key, value and dense layers (no DoRA, bias or rank patterns)"
@@ -97,7 +98,7 @@ def adapter_from_peft(model: nn.Module, name: str, hidden: int) -> Adapter:
             continue
         if module.use_dora.get(name):
             raise ValueError(f"unsupported adapter (DoRA): {SUPPORTED} only")
-        match = re.search(r"encoder\.layer\.(\d+)\.(.+)$", path)
+        match = re.search(LAYER_PATH + "$", path)
         if match is None:
             raise ValueError(f"unsupported LoRA target {path}: {SUPPORTED} only")
         lora_a: Any = module.lora_A[name]
@@ -160,11 +161,9 @@ class PackedLinear(nn.Module):
 
     def __init__(self, linear: nn.Linear, rows_hint: int = 32):
         super().__init__()
-        self.in_features, self.out_features = linear.in_features, linear.out_features
         weight = linear.weight.detach()
         self.packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows_hint)
-        bias = linear.bias.detach() if linear.bias is not None else torch.zeros(len(weight))
-        self.bias = bias
+        self.bias = linear.bias.detach() if linear.bias is not None else torch.zeros(len(weight))
 
     @staticmethod
     def available() -> bool:
