@@ -54,3 +54,19 @@ class LeakingReplier:
             "day",
         ]:
             yield word + " "
+
+
+class FailingReplier:
+    """Fails as a generator or a store can (a dropped connection) the first ``failures`` times
+    it is asked, then answers. Set ``FailingReplier.failures`` and ``calls`` in the test."""
+
+    failures = 1
+    calls = 0
+    meta = ReplyMeta(route="test", reason="failing test replier")
+
+    async def stream(self, turn: TurnInput) -> AsyncIterator[str]:
+        FailingReplier.calls += 1
+        if FailingReplier.calls <= FailingReplier.failures:
+            raise ConnectionError("the replier's backend went away")
+        yield "Answered "
+        yield "after a retry."

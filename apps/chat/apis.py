@@ -34,6 +34,7 @@ from apps.chat.serializers import (
 from apps.core.exceptions import Unauthorized
 from apps.core.pagination import DefaultPagination
 from apps.core.ratelimit import Rate, rate_limit_allow
+from apps.dialogue.services import turn_dispatch
 
 
 def _client_ip(request: Request) -> str:
@@ -207,7 +208,11 @@ class WidgetMessagesApi(WidgetView):
         session = self.authenticate_customer(request, workspace)
         data = WidgetMessageInput(data=request.data)
         data.is_valid(raise_exception=True)
+        services.customer_message_limit(session=session, ip=_client_ip(request))
         message, created = services.customer_message_receive(session=session, **data.validated_data)
+        # The bot answers as it does over the socket (the customer reads it with GET, or live
+        # on a socket); a resend starts a turn that failed.
+        turn_dispatch(customer_message_id=message.id)
         return Response(
             WidgetMessageOutput(message).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

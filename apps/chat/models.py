@@ -96,3 +96,42 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.id} from {self.sender}"
+
+
+class BotTurn(models.Model):
+    """The bot's duty to answer one customer message.
+
+    Created in the transaction that stores the message, so a stored message always has one.
+    The process that runs the turn claims it with a lease and renews the lease while it runs; the
+    reply is stored and the turn marked done in one transaction. A turn whose process died, or
+    that failed, is claimed again once its lease has run out; after ``TURN_MAX_ATTEMPTS`` the
+    conversation goes to a person instead. The reply's ``client_message_id`` (``reply-<id>``)
+    keeps a turn that runs twice from storing two replies.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to run"
+        RUNNING = "running", "Running"
+        DONE = "done", "Answered"
+        HANDED_OFF = "handed_off", "Handed to a person after failing"
+        SKIPPED = "skipped", "A person had the conversation by then"
+
+    customer_message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, primary_key=True, related_name="bot_turn"
+    )
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="bot_turns"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Until when the process that claimed the turn holds it (a pending turn: when it may run).
+    lease_until = models.DateTimeField()
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "lease_until"])]
+
+    def __str__(self) -> str:
+        return f"bot turn for message {self.customer_message_id} ({self.state})"

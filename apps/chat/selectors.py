@@ -3,10 +3,11 @@
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from apps.accounts.models import CustomerSession, Workspace
 from apps.chat import events
-from apps.chat.models import Conversation, Message
+from apps.chat.models import BotTurn, Conversation, Message
 from apps.core.exceptions import NotFound
 from apps.dialogue.models import TurnTrace
 
@@ -84,3 +85,16 @@ def agent_conversation_detail(*, workspace: Workspace, conversation_id: int) -> 
         "messages": [events.message_payload(message) for message in messages],
         "notes": turn_notes(conversation=conversation),
     }
+
+
+def bot_turns_due(*, limit: int = 50) -> list[int]:
+    """Customer message ids whose bot turn may run now: waiting, or held by a process whose
+    lease has run out (it died, or lost its database or broker). Oldest first."""
+    return list(
+        BotTurn.objects.filter(
+            state__in=[BotTurn.State.PENDING, BotTurn.State.RUNNING],
+            lease_until__lte=timezone.now(),
+        )
+        .order_by("lease_until")
+        .values_list("customer_message_id", flat=True)[:limit]
+    )

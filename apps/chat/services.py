@@ -1,6 +1,7 @@
 """Writes of conversations and messages."""
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -10,8 +11,10 @@ from django.utils import timezone
 
 from apps.accounts.models import CustomerSession, User, Workspace
 from apps.chat import events
-from apps.chat.models import Conversation, Message
-from apps.core.exceptions import Conflict, Forbidden, NotFound
+from apps.chat.models import BotTurn, Conversation, Message
+from apps.core.db import retry_on_database_lock
+from apps.core.exceptions import Conflict, Forbidden, NotFound, RateLimited
+from apps.core.ratelimit import Rate, rate_limit_allow
 from apps.safety.services import inbound_redact, message_original_store
 
 logger = logging.getLogger(__name__)
@@ -129,19 +132,35 @@ def conversations_purge_expired(*, workspace: Workspace | None = None) -> int:
     return deleted
 
 
+def customer_message_limit(*, session: CustomerSession, ip: str) -> None:
+    """Refuses a customer message over the per-session or per-IP rate (the same limits for the
+    WebSocket and the REST endpoint)."""
+    session_rate = Rate.parse(settings.CHAT_RATE_MESSAGES_PER_SESSION)
+    ip_rate = Rate.parse(settings.CHAT_RATE_MESSAGES_PER_IP)
+    if not (
+        rate_limit_allow(scope="msg-session", key=str(session.id), rate=session_rate)
+        and rate_limit_allow(scope="msg-ip", key=ip, rate=ip_rate)
+    ):
+        raise RateLimited("You are sending messages too fast; wait a moment.")
+
+
+@retry_on_database_lock
 def customer_message_receive(
     *, session: CustomerSession, text: str, client_message_id: str
 ) -> tuple[Message, bool]:
     """A customer's message, redacted and stored in their open conversation before anything
     acknowledges it. Personal data is replaced by placeholders in what is stored (and so in
-    everything downstream: index, training data, the LLM); the original is kept encrypted."""
+    everything downstream: index, training data, the LLM); the original is kept encrypted.
+
+    A resend of a message already stored, in any of the session's conversations (also one
+    closed since), returns the stored message with ``created=False``. A message stored while the
+    bot has the conversation gets its ``BotTurn`` in the same transaction.
+    """
     _validate_text(text)
-    conversation = conversation_get_or_start(session=session)
-    existing = Message.objects.filter(
-        conversation=conversation, client_message_id=client_message_id
-    ).first()
+    existing = _customer_message_find(session=session, client_message_id=client_message_id)
     if existing is not None:
         return existing, False
+    conversation = conversation_get_or_start(session=session)
     with transaction.atomic():
         # The lock keeps the conversation's placeholder numbering consistent under concurrency.
         locked = (
@@ -160,9 +179,125 @@ def customer_message_receive(
         if created and redaction.spans:
             locked.save(update_fields=["pii_placeholders"])
             message_original_store(message=message, original=text)
+        if created and locked.status == Conversation.Status.BOT:
+            BotTurn.objects.create(
+                customer_message=message, conversation=locked, lease_until=message.created_at
+            )
     if created and locked.status != Conversation.Status.BOT:
         events.publish_conversation_updated(locked)
     return message, created
+
+
+def _customer_message_find(*, session: CustomerSession, client_message_id: str) -> Message | None:
+    return (
+        Message.objects.filter(
+            conversation__customer_session=session,
+            sender=Message.Sender.CUSTOMER,
+            client_message_id=client_message_id,
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
+# --- the bot's turns --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimedTurn:
+    """A bot turn this process now holds, with what the turn needs to run."""
+
+    customer_message_id: int
+    conversation_id: int
+    workspace_id: int
+    language: str
+    text: str
+    attempt: int
+
+
+@retry_on_database_lock
+def bot_turn_claim(*, customer_message_id: int, lease_seconds: float) -> ClaimedTurn | None:
+    """Takes the message's bot turn if it is waiting, or if the process that held it let its
+    lease run out. ``None`` when it is done, or another process holds it. When a person has the
+    conversation by now, the turn is skipped (they answer) and ``None`` returned."""
+    now = timezone.now()
+    with transaction.atomic():
+        turn = (
+            BotTurn.objects.select_for_update(of=("self",))
+            .select_related("conversation__workspace", "customer_message")
+            .filter(
+                customer_message_id=customer_message_id,
+                state__in=[BotTurn.State.PENDING, BotTurn.State.RUNNING],
+                lease_until__lte=now,
+            )
+            .first()
+        )
+        if turn is None:
+            return None
+        conversation = turn.conversation
+        if conversation.status != Conversation.Status.BOT:
+            turn.state = BotTurn.State.SKIPPED
+            turn.save(update_fields=["state", "updated_at"])
+            return None
+        turn.state = BotTurn.State.RUNNING
+        turn.attempts += 1
+        turn.lease_until = now + timedelta(seconds=lease_seconds)
+        turn.save(update_fields=["state", "attempts", "lease_until", "updated_at"])
+    return ClaimedTurn(
+        customer_message_id=customer_message_id,
+        conversation_id=conversation.id,
+        workspace_id=conversation.workspace_id,
+        language=conversation.workspace.language,
+        text=turn.customer_message.text,
+        attempt=turn.attempts,
+    )
+
+
+def bot_turn_renew(*, customer_message_id: int, attempt: int, lease_seconds: float) -> bool:
+    """Extends the lease of a turn this process holds. False when it no longer holds it."""
+    updated = BotTurn.objects.filter(
+        customer_message_id=customer_message_id, state=BotTurn.State.RUNNING, attempts=attempt
+    ).update(lease_until=timezone.now() + timedelta(seconds=lease_seconds))
+    return updated == 1
+
+
+def bot_turn_done(*, customer_message_id: int) -> None:
+    """Marks the turn answered; call it in the transaction that stores the reply."""
+    BotTurn.objects.filter(customer_message_id=customer_message_id).exclude(
+        state__in=[BotTurn.State.HANDED_OFF, BotTurn.State.SKIPPED]
+    ).update(state=BotTurn.State.DONE, updated_at=timezone.now())
+
+
+@retry_on_database_lock
+def bot_turn_fail(*, customer_message_id: int, attempt: int, error: str) -> str:
+    """Records a failed attempt. The turn waits to be tried again (backing off), or, after
+    ``TURN_MAX_ATTEMPTS``, the conversation goes to a person. Returns the turn's new state."""
+    with transaction.atomic():
+        turn = (
+            BotTurn.objects.select_for_update(of=("self",))
+            .filter(customer_message_id=customer_message_id, attempts=attempt)
+            .exclude(state__in=[BotTurn.State.DONE, BotTurn.State.HANDED_OFF])
+            .first()
+        )
+        if turn is None:
+            return "gone"
+        turn.last_error = error[:200]
+        if turn.attempts >= settings.TURN_MAX_ATTEMPTS:
+            turn.state = BotTurn.State.HANDED_OFF
+            turn.save(update_fields=["state", "last_error", "updated_at"])
+            conversation_handoff(conversation_id=turn.conversation_id, reason="bot_error")
+        else:
+            backoff = settings.TURN_RETRY_BACKOFF_SECONDS * 2 ** (turn.attempts - 1)
+            turn.state = BotTurn.State.PENDING
+            turn.lease_until = timezone.now() + timedelta(seconds=backoff)
+            turn.save(update_fields=["state", "lease_until", "last_error", "updated_at"])
+        logger.warning(
+            "bot turn failed message=%s attempt=%s state=%s",
+            customer_message_id,
+            attempt,
+            turn.state,
+        )
+        return str(turn.state)
 
 
 # --- handoff between the bot and agents ------------------------------------------------------

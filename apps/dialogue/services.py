@@ -17,7 +17,16 @@ from django.utils.module_loading import import_string
 
 from apps.chat import events
 from apps.chat.models import Conversation, Message
-from apps.chat.services import conversation_handoff, message_create
+from apps.chat.selectors import bot_turns_due
+from apps.chat.services import (
+    ClaimedTurn,
+    bot_turn_claim,
+    bot_turn_done,
+    bot_turn_fail,
+    bot_turn_renew,
+    conversation_handoff,
+    message_create,
+)
 from apps.core.db import db_async
 from apps.dialogue.models import TurnTrace
 from apps.dialogue.replies import (
@@ -34,7 +43,6 @@ from apps.safety import services as safety
 logger = logging.getLogger(__name__)
 
 TRACE_VERSION = 1
-_running: set[asyncio.Task[Message]] = set()
 
 
 def replier_get() -> Replier:
@@ -196,6 +204,7 @@ def _turn_persist(
                 "data": data,
             },
         )
+        bot_turn_done(customer_message_id=customer_message_id)
     return reply
 
 
@@ -204,10 +213,12 @@ class _DeltaStream:
     and go out together in the next one: a slow generator streams token by token, a fast one
     doesn't flood the channel layer with a message per token."""
 
-    def __init__(self, group: str, conversation_id: int, stream_id: str):
+    def __init__(self, group: str, conversation_id: int, stream_id: str, *, restart: bool):
         self.group = group
         self.conversation_id = conversation_id
         self.stream_id = stream_id
+        # A retried turn streams under the same id; its first delta tells clients to start over.
+        self.restart = restart
         self.pending: list[str] = []
         self.sender: asyncio.Task[None] | None = None
 
@@ -220,15 +231,24 @@ class _DeltaStream:
         while self.pending:
             delta = "".join(self.pending)
             self.pending.clear()
-            await events.apublish(
-                self.group,
-                events.event(
-                    "message.delta",
-                    conversation_id=self.conversation_id,
-                    stream_id=self.stream_id,
-                    delta=delta,
-                ),
-            )
+            extra = {"restart": True} if self.restart else {}
+            try:
+                await events.apublish(
+                    self.group,
+                    events.event(
+                        "message.delta",
+                        conversation_id=self.conversation_id,
+                        stream_id=self.stream_id,
+                        delta=delta,
+                        **extra,
+                    ),
+                )
+            except Exception:
+                # Streaming is a courtesy: the stored reply and its message.done are what count,
+                # and a client that missed deltas gets the whole reply with them.
+                logger.warning("reply delta not published stream=%s", self.stream_id, exc_info=True)
+                continue
+            self.restart = False
 
     async def finish(self) -> None:
         if self.sender is not None:
@@ -239,8 +259,8 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
-async def turn_handle(*, turn: TurnInput, customer_message_id: int) -> Message:
-    """Answers one customer message (the caller checked the bot has the conversation).
+async def turn_handle(*, turn: TurnInput, customer_message_id: int, attempt: int = 1) -> Message:
+    """Answers one customer message (the caller holds its bot turn: see ``turn_run``).
 
     inbound safety (injection policy) -> reply stream -> output guard -> stream and persist.
     """
@@ -255,7 +275,7 @@ async def turn_handle(*, turn: TurnInput, customer_message_id: int) -> Message:
     await events.apublish(
         group, events.event("typing", conversation_id=conversation_id, sender="bot", active=True)
     )
-    stream = _DeltaStream(group, conversation_id, stream_id)
+    stream = _DeltaStream(group, conversation_id, stream_id, restart=attempt > 1)
     guarded = _GuardedText(checks.guard, checks.customer_keys)
     async for chunk in replier.stream(turn):
         released = await guarded.feed(chunk)
@@ -283,29 +303,137 @@ async def turn_handle(*, turn: TurnInput, customer_message_id: int) -> Message:
     reply: Message = await db_async(_turn_persist)(
         turn, customer_message_id, replier, text, latency, checks, guarded.reasons, engine_trace
     )
-    await events.apublish(
-        group,
-        events.event(
-            "message.done",
-            conversation_id=conversation_id,
-            stream_id=stream_id,
-            message=events.message_payload(reply),  # a bot reply has no agent to load
-        ),
+    done = events.event(
+        "message.done",
+        conversation_id=conversation_id,
+        stream_id=stream_id,
+        message=events.message_payload(reply),  # a bot reply has no agent to load
     )
+    for delay in (0.2, 1.0, 0):
+        try:
+            await events.apublish(group, done)
+            break
+        except Exception:
+            # The reply is stored: a client that misses this event gets it with its next sync.
+            logger.warning("message.done not published conversation=%s", conversation_id)
+            await asyncio.sleep(delay)
     return reply
 
 
-def turn_start(*, turn: TurnInput, customer_message_id: int) -> asyncio.Task[Message]:
-    """Runs ``turn_handle`` in the background of this process's event loop."""
-    task = asyncio.get_running_loop().create_task(
-        turn_handle(turn=turn, customer_message_id=customer_message_id)
+# --- running turns: once per stored message, again after a failure or a dead process -----------
+
+# Customer message id -> the task running its turn in this process.
+_running: dict[int, asyncio.Task[Message | None]] = {}
+# The event loop that runs this process's turns (a server has one), for starts from other threads.
+_loop: asyncio.AbstractEventLoop | None = None
+_recovery: asyncio.Task[None] | None = None
+
+
+async def turn_run(*, customer_message_id: int) -> Message | None:
+    """Claims the message's bot turn and runs it, renewing the lease while it runs. A failure
+    puts the turn back to be tried again later (or hands the conversation to a person after the
+    last attempt). ``None`` when the turn was not this process's to run."""
+    claim = await db_async(bot_turn_claim)(
+        customer_message_id=customer_message_id, lease_seconds=settings.TURN_LEASE_SECONDS
     )
-    _running.add(task)
-    task.add_done_callback(_turn_finished)
+    if claim is None:
+        return None
+    turn = TurnInput(
+        workspace_id=claim.workspace_id,
+        language=claim.language,
+        conversation_id=claim.conversation_id,
+        text=claim.text,
+    )
+    heartbeat = asyncio.get_running_loop().create_task(_lease_keep(claim))
+    try:
+        return await turn_handle(
+            turn=turn, customer_message_id=customer_message_id, attempt=claim.attempt
+        )
+    except Exception as exc:
+        logger.exception("bot turn failed message=%s", customer_message_id)
+        try:
+            await db_async(bot_turn_fail)(
+                customer_message_id=customer_message_id,
+                attempt=claim.attempt,
+                error=type(exc).__name__,
+            )
+        except Exception:
+            # The lease runs out and the recovery loop takes the turn again.
+            logger.exception("bot turn failure not recorded message=%s", customer_message_id)
+        return None
+    finally:
+        heartbeat.cancel()
+
+
+async def _lease_keep(claim: ClaimedTurn) -> None:
+    interval = settings.TURN_LEASE_SECONDS / 3
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            held = await db_async(bot_turn_renew)(
+                customer_message_id=claim.customer_message_id,
+                attempt=claim.attempt,
+                lease_seconds=settings.TURN_LEASE_SECONDS,
+            )
+        except Exception:
+            logger.warning("lease not renewed message=%s", claim.customer_message_id)
+            continue
+        if not held:
+            return
+
+
+def turn_start(*, customer_message_id: int) -> asyncio.Task[Message | None]:
+    """Runs the message's bot turn in the background of this process's event loop (once: a
+    second start while it runs returns the running task)."""
+    loop = asyncio.get_running_loop()
+    running = _running.get(customer_message_id)
+    if running is not None and not running.done() and running.get_loop() is loop:
+        return running
+    task = loop.create_task(turn_run(customer_message_id=customer_message_id))
+    _running[customer_message_id] = task
+
+    def finished(done: asyncio.Task[Message | None]) -> None:
+        if _running.get(customer_message_id) is done:
+            del _running[customer_message_id]
+
+    task.add_done_callback(finished)
     return task
 
 
-def _turn_finished(task: asyncio.Task[Message]) -> None:
-    _running.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("turn failed", exc_info=task.exception())
+def turn_dispatch(*, customer_message_id: int) -> None:
+    """``turn_start`` from synchronous code (a REST view in a worker thread): hands the start to
+    the server's event loop. Where no loop runs yet, the recovery loop starts it once one does."""
+    loop = _loop
+    if loop is not None and loop.is_running() and not loop.is_closed():
+        loop.call_soon_threadsafe(lambda: turn_start(customer_message_id=customer_message_id))
+
+
+async def turns_recover(*, limit: int = 50) -> list[int]:
+    """Starts the turns that are due and not running in this process: those waiting after a
+    failure, and those held by a process that died. Returns their message ids."""
+    due = await db_async(bot_turns_due)(limit=limit)
+    started = [message_id for message_id in due if message_id not in _running]
+    for message_id in started:
+        turn_start(customer_message_id=message_id)
+    return started
+
+
+def turn_recovery_ensure() -> None:
+    """Starts this process's recovery loop on the running event loop (once per loop)."""
+    global _loop, _recovery
+    loop = asyncio.get_running_loop()
+    _loop = loop
+    if settings.TURN_RECOVERY_INTERVAL_SECONDS <= 0:
+        return  # switched off (the test settings: tests run a pass themselves)
+    if _recovery is not None and not _recovery.done() and _recovery.get_loop() is loop:
+        return
+    _recovery = loop.create_task(_recover_forever())
+
+
+async def _recover_forever() -> None:
+    while True:
+        try:
+            await turns_recover()
+        except Exception:
+            logger.warning("bot turn recovery pass failed", exc_info=True)
+        await asyncio.sleep(settings.TURN_RECOVERY_INTERVAL_SECONDS)

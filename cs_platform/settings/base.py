@@ -98,12 +98,34 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web process read while a worker writes; the timeout rides out short locks.
+    # Several threads of the one server process write (each request and socket has its own
+    # thread). WAL lets readers go on while one writes; the busy timeout waits for the writer
+    # instead of failing; IMMEDIATE transactions take the write lock when they begin, so a
+    # transaction never fails halfway when it moves from reading to writing (a deferred one gets
+    # SQLITE_BUSY at once there, whatever the timeout). What can still meet a lock is retried
+    # (apps.core.db.retry_on_database_lock).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # A pool per process (psycopg 3): every thread that reaches the database (each request and
+    # socket runs in its own) borrows a connection and gives it back when its work is done, so a
+    # process never holds more than DATABASE_POOL_MAX_SIZE, however many threads it ran.
+    # Persistent per-thread connections (CONN_MAX_AGE) leaked one per worker thread under ASGI.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=16),
+        # Seconds a thread waits for a free connection before the request fails.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=20.0),
+        "max_idle": 60.0,
+    }
+    # A connection broken under the pool (a restarted server, a terminated backend) is found
+    # when borrowed and replaced.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Async code reaches the ORM through a thread pool on a server database (see apps/core/db.py).
@@ -266,6 +288,14 @@ CHAT_IDLE_TIMEOUT_SECONDS = env.int("CHAT_IDLE_TIMEOUT_SECONDS", default=30 * 60
 # What answers a customer turn (import path of a class): the dialogue engine. A workspace with no
 # trained NLU model yet gets answers from its knowledge base.
 DIALOGUE_REPLIER = env.str("DIALOGUE_REPLIER", default="apps.dialogue.engine.EngineReplier")
+# Every stored customer message gets one bot turn (apps.chat.models.BotTurn): the process running
+# it holds a lease it renews; a turn whose process died or failed runs again once the lease is
+# over, backing off, until the last attempt hands the conversation to a person. Each server
+# process looks for such turns every TURN_RECOVERY_INTERVAL_SECONDS (0: never).
+TURN_LEASE_SECONDS = env.float("TURN_LEASE_SECONDS", default=30.0)
+TURN_MAX_ATTEMPTS = env.int("TURN_MAX_ATTEMPTS", default=4)
+TURN_RETRY_BACKOFF_SECONDS = env.float("TURN_RETRY_BACKOFF_SECONDS", default=2.0)
+TURN_RECOVERY_INTERVAL_SECONDS = env.float("TURN_RECOVERY_INTERVAL_SECONDS", default=5.0)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -315,3 +345,8 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+
+# --- security: socket authentication, login throttling ---------------------------------------
+# A widget socket sends its session token in its first event (never in the URL, which servers
+# log); a socket that has not done so within this many seconds is closed (4401).
+CHAT_AUTH_TIMEOUT_SECONDS = env.int("CHAT_AUTH_TIMEOUT_SECONDS", default=10)

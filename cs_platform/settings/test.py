@@ -24,10 +24,12 @@ STORAGES = {
 # Tests run tasks inline; the Celery tests that need a real broker and worker switch this off
 # for themselves (tests/apps/chat/test_tasks_broker.py).
 CELERY_TASK_ALWAYS_EAGER = True
-# Worker threads (database_sync_to_async) close their connections after each call, so the test
-# database can be dropped at the end of a PostgreSQL run.
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The database settings are production's (on PostgreSQL: the connection pool, no persistent
+# per-thread connections), so a connection leak under concurrency shows in the services pass.
 PII_ENCRYPTION_KEYS = ["k0qEw4vH5b1c0e2ndcR5lTtsx6mDbXsCz2QpZq4Kp3U="]
 # Workspace models train on tiny data in tests: one epoch is enough to prove the path.
 NLU_MODELS_DIR = Path(tempfile.mkdtemp(prefix="cs-test-nlu-"))
 NLU_TRAINING = {"epochs": 1, "batch_size": 16, "lr": 0.002, "patience": 1}
+# No background recovery loop in the tests' short-lived event loops (it would query a database
+# the test is about to flush); the turn recovery tests run a pass themselves (turns_recover).
+TURN_RECOVERY_INTERVAL_SECONDS = 0
