@@ -131,8 +131,9 @@ async def _converse(
     deadline: float,
     result: SessionResult,
 ) -> None:
-    uri = base.replace("http", "ws", 1) + f"/ws/widget/{key}/?token={token}"
+    uri = base.replace("http", "ws", 1) + f"/ws/widget/{key}/"
     async with websockets.connect(uri, origin=origin, open_timeout=30, max_size=2**20) as ws:
+        await ws.send(json.dumps({"v": 1, "type": "auth", "token": token}))
         for index in range(messages):
             client_id = f"bench-{uuid.uuid4().hex}-{index}"
             sent = time.perf_counter()

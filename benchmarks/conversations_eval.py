@@ -233,9 +233,10 @@ class Conversation:
         if not self.token:
             self.token = await asyncio.to_thread(widget_token, self.base, self.key)
         connection = await websockets.connect(
-            f"{self.ws_base}/ws/widget/{self.key}/?token={self.token}", origin=Origin(ORIGIN)
+            f"{self.ws_base}/ws/widget/{self.key}/", origin=Origin(ORIGIN)
         )
         self.customer = Socket(connection)
+        await self.customer.send("auth", token=self.token)
         for message in (await self.history())["messages"]:
             self.last_id = max(self.last_id, int(message["id"]))
         return self.customer

@@ -1,6 +1,9 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels."""
 
+import logging
 import os
+import re
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -15,6 +18,35 @@ from apps.safety.services import models_warm_up  # noqa: E402
 from cs_platform.routing import websocket_urlpatterns  # noqa: E402
 
 # Load the safety models before serving: the first customer doesn't wait for spaCy, and no two
+
+class SecretQueryScrubber(logging.Filter):
+    """Blanks the values of secret-looking query parameters (``?token=...``) in what the server
+    logs about requests. No client of ours puts a secret in a URL (the widget's token goes in
+    the socket's first event); this keeps an old or foreign client's from reaching the logs."""
+
+    pattern = re.compile(
+        r"([?&;][^=&;#\s\"']*(?:token|secret|passw|signature|api[_-]?key|session|auth)"
+        r"[^=&;#\s\"']*=)[^&;#\s\"']*",
+        re.IGNORECASE,
+    )
+
+    def scrub(self, value: Any) -> Any:
+        return self.pattern.sub(r"\1[scrubbed]", value) if isinstance(value, str) else value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.scrub(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.scrub(arg) for arg in record.args)
+        return True
+
+
+# The loggers through which uvicorn (cs_platform.serve) and Django's and Channels' development
+# servers write request lines. (daphne writes its access log to a stream of its own, and logs a
+# socket's path without its query string.)
+SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error", "django.server", "django.channels.server")
+for _name in SERVER_LOGGERS:
+    logging.getLogger(_name).addFilter(SecretQueryScrubber())
+
 # threads race to import it (a concurrent first import of spaCy fails).
 models_warm_up()
 

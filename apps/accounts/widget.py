@@ -94,11 +94,9 @@ def customer_session_authenticate(*, token: str, workspace: Workspace) -> Custom
     return session
 
 
-def widget_connect(
-    *, public_key: str, token: str, origin: str | None
-) -> tuple[Workspace, CustomerSession]:
-    """Who is on a widget socket: the workspace by key, its allowed origin, the session's token."""
+def widget_workspace_for_origin(*, public_key: str, origin: str | None) -> Workspace:
+    """The workspace a widget socket is for: by key, opened from one of its allowed origins.
+    The session's token follows in the socket's first event (see the chat protocol)."""
     workspace = workspace_get_by_public_key(public_key=public_key)
     origin_check(workspace=workspace, origin=origin)
-    session = customer_session_authenticate(token=token, workspace=workspace)
-    return workspace, session
+    return workspace

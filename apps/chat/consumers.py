@@ -1,5 +1,6 @@
 """WebSocket consumers (see PROTOCOL.md). Thin: check the scope, validate the event, await a
-service, push events. Bad input gets an ``error`` event and the socket stays open."""
+service, push events. Bad input gets an ``error`` event and the socket stays open; a socket the
+server refused (closed) processes nothing more."""
 
 import asyncio
 import json
@@ -17,7 +18,7 @@ from django.core.exceptions import ValidationError
 from apps.accounts.models import CustomerSession, User, Workspace
 from apps.accounts.roles import Capability
 from apps.accounts.selectors import workspace_get_for_capability
-from apps.accounts.widget import widget_connect
+from apps.accounts.widget import customer_session_authenticate, widget_workspace_for_origin
 from apps.chat import events, selectors, services
 from apps.chat.models import Conversation
 from apps.core.db import db_async
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_IDLE = 4408
+# Integers in events are ids, counts and scores: JSON allows any size, the database doesn't.
+_INT_MAX = 2**63 - 1
 HISTORY_LIMIT = 200
 
 
@@ -50,8 +53,46 @@ def _field(data: dict[str, Any], name: str, kind: type, *, required: bool = True
             raise EventError("invalid", f"'{name}' is required.")
         return None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    if isinstance(value, int) and not 0 <= value <= _INT_MAX:
+        raise EventError("invalid", f"'{name}' must be between 0 and {_INT_MAX}.")
+    if isinstance(value, str) and not _is_storable_text(value):
+        raise EventError("invalid", f"'{name}' holds a NUL or an unpaired surrogate character.")
         raise EventError("invalid", f"'{name}' must be a {kind.__name__}.")
     return value
+
+def _is_storable_text(value: str) -> bool:
+    """No NUL (PostgreSQL refuses it in text) and no lone surrogate (not encodable as UTF-8)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _decode(text_data: str) -> dict[str, Any]:
+    """The event object in a text frame, or EventError for anything else."""
+    if len(text_data.encode("utf-8", "surrogatepass")) > settings.CHAT_EVENT_MAX_BYTES:
+        raise EventError(
+            "too_large", f"An event can be at most {settings.CHAT_EVENT_MAX_BYTES} bytes."
+        )
+    try:
+        data = json.loads(text_data)
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
+        raise EventError("malformed", "The event is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise EventError("invalid", "An event is a JSON object.")
+    return data
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    """A request header as text (latin-1 never fails to decode), or None."""
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1") or None
+    return None
+
 
 
 class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -64,6 +105,9 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.groups_joined = set()
         self.last_activity = time.monotonic()
+        # Set once the socket is closed by the server; ``authenticated`` once it may send events.
+        self.refused = False
+        self.authenticated = False
         self.idle_task: asyncio.Task[None] | None = None
         self.event_limit = LocalWindow(Rate.parse(settings.CHAT_RATE_EVENTS_PER_SOCKET))
         await super().websocket_connect(message)
@@ -91,12 +135,27 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def send_error(self, code: str, message: str, ref: Any = None) -> None:
         await self.send_event("error", code=code, message=message, ref=ref)
 
+        self.refused = True
+        if self.idle_task and self.idle_task is not asyncio.current_task():
+            self.idle_task.cancel()
     async def refuse(self, close_code: int, code: str, message: str) -> None:
         await self.send_error(code, message)
         await self.close(code=close_code)
 
+        if self.idle_task:
+            self.idle_task.cancel()
     def start_idle_watch(self) -> None:
         self.idle_task = asyncio.get_running_loop().create_task(self._idle_watch())
+    def start_auth_watch(self) -> None:
+        self.idle_task = asyncio.get_running_loop().create_task(self._auth_watch())
+
+    async def _auth_watch(self) -> None:
+        await asyncio.sleep(settings.CHAT_AUTH_TIMEOUT_SECONDS)
+        if not self.authenticated and not self.refused:
+            await self.refuse(
+                CLOSE_UNAUTHENTICATED, "auth_timeout", "No auth event arrived in time."
+            )
+
 
     async def _idle_watch(self) -> None:
         timeout = settings.CHAT_IDLE_TIMEOUT_SECONDS
@@ -111,35 +170,39 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         client = self.scope.get("client") or ("unknown", 0)
         return str(client[0])
 
+        if self.refused:
+            return  # closed by the server: whatever the client still sends is dropped
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Every frame counts, good or bad: a flood of garbage costs the client the same.
+        if not self.event_limit.allow():
+            await self.send_error("rate_limited", "Too many events; slow down.")
+            return
         self.last_activity = time.monotonic()
         if text_data is None:
             await self.send_error("invalid", "Send JSON text frames.")
             return
-        if len(text_data.encode()) > settings.CHAT_EVENT_MAX_BYTES:
-            await self.send_error(
-                "too_large", f"An event can be at most {settings.CHAT_EVENT_MAX_BYTES} bytes."
-            )
-            return
         try:
-            data = json.loads(text_data)
-        except ValueError:
-            await self.send_error("malformed", "The event is not valid JSON.")
+            data = _decode(text_data)
+        except EventError as exc:
+            await self.send_error(exc.code, exc.message)
             return
-        if not isinstance(data, dict):
-            await self.send_error("invalid", "An event is a JSON object.")
-            return
-        ref = data.get("client_message_id") or data.get("type")
-        ref = ref if isinstance(ref, str | int) else None
+        type_ = data.get("type")
+        ref = data.get("client_message_id") or type_
+        ref = ref if isinstance(ref, str | int) and not isinstance(ref, bool) else None
         if data.get("v") != events.PROTOCOL_VERSION:
             await self.send_error("unsupported_version", 'Send events with "v": 1.', ref)
             return
-        handler_name = self.handlers.get(data.get("type"))  # type: ignore[arg-type]
+        handler_name = self.handlers.get(type_) if isinstance(type_, str) else None
         if handler_name is None:
-            await self.send_error("unknown_type", f"Unknown event type {data.get('type')!r}.", ref)
+            shown = type_[:64] if isinstance(type_, str) else type(type_).__name__
+            await self.send_error("unknown_type", f"Unknown event type {shown!r}.", ref)
             return
-        if not self.event_limit.allow():
-            await self.send_error("rate_limited", "Too many events; slow down.", ref)
+        if not self.authenticated and type_ != "auth":
+            await self.refuse(
+                CLOSE_UNAUTHENTICATED,
+                "not_authenticated",
+                'Send {"v": 1, "type": "auth", "token": "<session token>"} first.',
+            )
             return
         handler: Callable[[dict[str, Any]], Awaitable[None]] = getattr(self, handler_name)
         try:
@@ -151,7 +214,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         except ApplicationError as exc:
             await self.send_error(exc.code, exc.message, ref)
         except Exception:
-            logger.exception("chat event %s failed", data.get("type"))
+            logger.exception("chat event %s failed", type_)
             await self.send_error("server_error", "Something went wrong; please retry.", ref)
 
     async def on_ping(self, data: dict[str, Any]) -> None:
@@ -167,8 +230,11 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
 
 class CustomerConsumer(ChatConsumer):
-    """``/ws/widget/<public_key>/?token=...``: one customer session."""
+    """``/ws/widget/<public_key>/``: one customer session, authenticated by its first event,
+    ``{"v": 1, "type": "auth", "token": ...}``. The token is never in the URL: URLs end up in
+    access logs, and a token read from a log would open that customer's history."""
 
+        "auth": "on_auth",
     handlers = {
         "sync": "on_sync",
         "message.send": "on_message_send",
@@ -185,23 +251,44 @@ class CustomerConsumer(ChatConsumer):
 
     async def connect(self) -> None:
         await self.accept()
-        public_key = self.scope["url_route"]["kwargs"]["public_key"]
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        token = (query.get("token") or [""])[0]
-        origin = dict(self.scope.get("headers", [])).get(b"origin", b"").decode() or None
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        if "token" in query:
+            # Widgets from before the auth event: refused, so no client keeps logging tokens.
+            await self.refuse(
+                CLOSE_UNAUTHENTICATED,
+                "token_in_url",
+                "Send the session token in an auth event, never in the URL "
+                "(see the chat protocol).",
+            )
+            return
         try:
-            self.workspace, self.session = await db_async(widget_connect)(
-                public_key=public_key, token=token, origin=origin
+            self.workspace = await db_async(widget_workspace_for_origin)(
+                public_key=self.scope["url_route"]["kwargs"]["public_key"],
+                origin=_header(self.scope, b"origin"),
             )
         except ApplicationError as exc:
             close = CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_UNAUTHENTICATED
             await self.refuse(close, exc.code, exc.message)
+        self.conversation_id = None
+        self.acked_directly: deque[int] = deque(maxlen=64)
+        self.start_auth_watch()
+
+    async def on_auth(self, data: dict[str, Any]) -> None:
+        if self.authenticated:
+            raise EventError("invalid", "This socket is authenticated already.")
+        token = _field(data, "token", str)
+        try:
+            self.session = await db_async(customer_session_authenticate)(
+                token=token, workspace=self.workspace
+            )
+        except ApplicationError as exc:
+            await self.refuse(CLOSE_UNAUTHENTICATED, exc.code, exc.message)
+            return
+        self.authenticated = True
             return
         conversation = await db_async(selectors.conversation_current_for_session)(
             session=self.session
         )
-        self.conversation_id = None
-        self.acked_directly: deque[int] = deque(maxlen=64)
         if conversation is not None:
             await self.follow(conversation.id)
         self.start_idle_watch()
@@ -337,6 +424,7 @@ class AgentConsumer(ChatConsumer):
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
+        self.authenticated = True
             await self.refuse(CLOSE_UNAUTHENTICATED, "not_authenticated", "Sign in first.")
             return
         try:

@@ -83,12 +83,14 @@ def connect_customer() -> Callable[..., Any]:
             token = issued.token
         communicator = WebsocketCommunicator(
             application,
-            f"/ws/widget/{workspace.public_key}/?token={token}",
+            f"/ws/widget/{workspace.public_key}/",
             headers=[(b"origin", origin.encode())],
         )
         connected, _ = await communicator.connect()
         assert connected
-        return Socket(communicator), {"token": token}
+        socket = Socket(communicator)
+        await socket.send("auth", token=token)  # the token never goes in the URL
+        return socket, {"token": token}
 
     return connect
 

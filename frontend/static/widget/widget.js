@@ -1168,7 +1168,7 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
       );
     }
     // A bad or expired token is followed by close 4401, which fetches a new one quietly.
-    if (code === "invalid_token" || code === "token_expired") return;
+    if (code === "invalid_token" || code === "token_expired" || code === "auth_timeout") return;
     showAlert(typeof event.message === "string" && event.message ? event.message : t("errorGeneric"));
   }
 
@@ -1217,7 +1217,8 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
 
   function openSocket() {
     if (state.stopped) return;
-    const url = `${WS_SERVER}/ws/widget/${encodeURIComponent(PUBLIC_KEY)}/?token=${encodeURIComponent(state.token)}`;
+    // The session token goes in the first event, never in the URL: servers log URLs.
+    const url = `${WS_SERVER}/ws/widget/${encodeURIComponent(PUBLIC_KEY)}/`;
     let ws;
     try {
       ws = new WebSocket(url);
@@ -1234,6 +1235,7 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
       send({ type: "sync", after: state.lastMessageId });
       flushOutbox();
     });
+      send({ type: "auth", token: state.token });
     ws.addEventListener("message", (event) => {
       if (state.ws === ws && typeof event.data === "string") onServerEvent(event.data);
     });
