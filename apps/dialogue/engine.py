@@ -29,11 +29,13 @@ from apps.core.db import db_async
 from apps.dialogue.models import ConversationState, DialogueSettings, Flow
 from apps.dialogue.replies import HANDOFF_NOTICE, ReplyMeta, TurnInput
 from apps.generation.services import (
+    answer_filler_get,
     answer_stream,
     conversation_turns,
     passages_from_retrieval,
 )
 from apps.knowledge.services.search import knowledge_retrieve
+from apps.knowledge.services.variables import answer_stream_filled, sources_filled
 from apps.nlu.runtime import model_for
 from ml.dialogue.flows import FlowSpec, flow_step, render
 from ml.dialogue.policy import Route, RoutingConfig, route_decide
@@ -300,8 +302,17 @@ class EngineReplier:
 
     async def stream(self, turn: TurnInput) -> AsyncIterator[str]:
         decision = await db_async(turn_decide)(turn)
-        self.meta = decision.meta
+        filler = await db_async(answer_filler_get)(
+            workspace_id=turn.workspace_id, conversation_id=turn.conversation_id
+        )
+        # Every text the customer reads (an answer, a flow's question, a handler's reply, the
+        # sources' titles) shows the workspace's variable values and no one else's placeholder.
+        self.meta = replace(decision.meta, sources=sources_filled(decision.meta.sources, filler))
         self.engine_trace = decision.trace
+        async for piece in answer_stream_filled(self._text(decision), filler):
+            yield piece
+
+    async def _text(self, decision: TurnDecision) -> AsyncIterator[str]:
         if decision.workspace is None:
             for piece in _pieces(decision.text):
                 yield piece
@@ -314,6 +325,4 @@ class EngineReplier:
             trace=generation,
         ):
             yield delta
-        self.meta = replace(
-            decision.meta, system_prompt=SYSTEM_PROMPT, generator=generation.to_json()
-        )
+        self.meta = replace(self.meta, system_prompt=SYSTEM_PROMPT, generator=generation.to_json())

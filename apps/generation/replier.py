@@ -13,22 +13,27 @@ from apps.accounts.models import Workspace
 from apps.core.db import db_async
 from apps.dialogue.replies import ReplyMeta, TurnInput
 from apps.generation.services import (
+    answer_filler_get,
     answer_stream,
     conversation_turns,
     passages_from_retrieval,
 )
 from apps.knowledge.services.search import knowledge_retrieve
+from apps.knowledge.services.variables import AnswerFiller, answer_stream_filled
 from ml.generation.contracts import Passage, Turn
 from ml.generation.prompts import SYSTEM_PROMPT
 from ml.serving.fallback import GenerationTrace
 
 
-def _turns_and_passages(turn: TurnInput, k: int) -> tuple[Workspace, list[Turn], list[Passage]]:
+def _turns_and_passages(
+    turn: TurnInput, k: int
+) -> tuple[Workspace, list[Turn], list[Passage], AnswerFiller]:
     workspace = Workspace.objects.get(id=turn.workspace_id)
     turns = conversation_turns(turn.conversation_id)
     question = next((t.text for t in reversed(turns) if t.speaker == "customer"), "")
     retrieved = knowledge_retrieve(workspace=workspace, query=question, k=k) if question else []
-    return workspace, turns, passages_from_retrieval(retrieved)
+    filler = answer_filler_get(workspace_id=workspace.pk, conversation_id=turn.conversation_id)
+    return workspace, turns, passages_from_retrieval(retrieved), filler
 
 
 class GroundedReplier:
@@ -37,12 +42,14 @@ class GroundedReplier:
         self.trace = GenerationTrace()
 
     async def stream(self, turn: TurnInput) -> AsyncIterator[str]:
-        workspace, turns, passages = await db_async(_turns_and_passages)(
+        workspace, turns, passages, filler = await db_async(_turns_and_passages)(
             turn, settings.GENERATION_PASSAGES
         )
-        async for delta in answer_stream(
+        # The customer reads the workspace's values, never a {{slot}} or another's placeholder.
+        answer = answer_stream(
             workspace=workspace, turns=turns, passages=passages, trace=self.trace
-        ):
+        )
+        async for delta in answer_stream_filled(answer, filler):
             yield delta
         self.meta = ReplyMeta(
             route="answer",
@@ -55,7 +62,8 @@ class GroundedReplier:
                 )
             ),
             sources=tuple(
-                {"title": f"[{p.pid}] {p.text[:80]}", "chunk_id": p.source_id} for p in passages
+                {"title": f"[{p.pid}] {filler.fill(p.text)[:80]}", "chunk_id": p.source_id}
+                for p in passages
             ),
             system_prompt=SYSTEM_PROMPT,
             generator=self.trace.to_json(),

@@ -22,8 +22,10 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from apps.accounts.models import Workspace
-from apps.chat.models import Message
+from apps.chat.models import Conversation, Message
 from apps.generation.selectors import training_record_list
+from apps.knowledge.models import AnswerVariable
+from apps.knowledge.services.variables import AnswerFiller
 from ml.generation.contracts import ChatMessage, GenerationParams, Passage, Turn
 from ml.generation.prompts import answer_messages, passages_number
 from ml.retrieval.contracts import RetrievedPassage
@@ -97,6 +99,22 @@ def conversation_turns(conversation_id: int) -> list[Turn]:
         .values_list("sender", "text")[:HISTORY_MESSAGES]
     )[::-1]
     return [Turn(_SPEAKERS[sender], text) for sender, text in stored if text]
+
+
+def answer_filler_get(*, workspace_id: int, conversation_id: int) -> AnswerFiller:
+    """What fills the answers of one conversation: the workspace's variable values, and the
+    conversation's own placeholders (any other placeholder never reaches the customer)."""
+    values = dict(
+        AnswerVariable.objects.filter(workspace_id=workspace_id)
+        .exclude(value="")
+        .values_list("key", "value")
+    )
+    placeholders = (
+        Conversation.objects.filter(pk=conversation_id, workspace_id=workspace_id)
+        .values_list("pii_placeholders", flat=True)
+        .first()
+    )
+    return AnswerFiller(values=values, own_placeholders=frozenset((placeholders or {}).values()))
 
 
 def passages_from_retrieval(retrieved: Sequence[RetrievedPassage]) -> list[Passage]:

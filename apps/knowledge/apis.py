@@ -14,7 +14,7 @@ from apps.accounts.models import User
 from apps.accounts.roles import Capability
 from apps.core.pagination import DefaultPagination
 from apps.knowledge import selectors, serializers
-from apps.knowledge.services import articles, documents, graph, search
+from apps.knowledge.services import articles, documents, graph, search, variables
 
 READ = Capability.KNOWLEDGE_READ
 MANAGE = Capability.KNOWLEDGE_MANAGE
@@ -172,6 +172,77 @@ class ReindexApi(WorkspaceScopedView):
         knowledge_graph_build_task.delay(workspace_id)
         knowledge_reindex_task.delay(workspace_id)
         return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+
+
+class AnswerVariableListApi(WorkspaceScopedView):
+    """The workspace's answer variables: ``{{Name}}`` in an answer shows the value."""
+
+    capabilities = {"GET": READ, "POST": MANAGE}
+
+    @extend_schema(responses=serializers.AnswerVariableListOutput)
+    def get(self, request: Request, workspace_slug: str) -> Response:
+        rows = selectors.answer_variable_list(workspace=self.workspace)
+        return Response({"results": serializers.AnswerVariableOutput(rows, many=True).data})
+
+    @extend_schema(
+        request=serializers.AnswerVariableCreateInput,
+        responses={201: serializers.AnswerVariableOutput},
+    )
+    def post(self, request: Request, workspace_slug: str) -> Response:
+        data = serializers.AnswerVariableCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        variable = variables.answer_variable_create(
+            workspace=self.workspace, actor=_user(request), **data.validated_data
+        )
+        return Response(
+            serializers.AnswerVariableOutput(variable).data, status=status.HTTP_201_CREATED
+        )
+
+
+class AnswerVariableDetailApi(WorkspaceScopedView):
+    capabilities = {"GET": READ, "PATCH": MANAGE, "DELETE": MANAGE}
+
+    @extend_schema(responses=serializers.AnswerVariableOutput)
+    def get(self, request: Request, workspace_slug: str, variable_id: int) -> Response:
+        variable = selectors.answer_variable_get(workspace=self.workspace, variable_id=variable_id)
+        return Response(serializers.AnswerVariableOutput(variable).data)
+
+    @extend_schema(
+        request=serializers.AnswerVariableUpdateInput,
+        responses=serializers.AnswerVariableOutput,
+    )
+    def patch(self, request: Request, workspace_slug: str, variable_id: int) -> Response:
+        data = serializers.AnswerVariableUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        variable = selectors.answer_variable_get(workspace=self.workspace, variable_id=variable_id)
+        variable = variables.answer_variable_update(
+            variable=variable, actor=_user(request), data=data.validated_data
+        )
+        return Response(serializers.AnswerVariableOutput(variable).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, workspace_slug: str, variable_id: int) -> Response:
+        variable = selectors.answer_variable_get(workspace=self.workspace, variable_id=variable_id)
+        variables.answer_variable_delete(variable=variable, actor=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UnfilledVariableListApi(WorkspaceScopedView):
+    capabilities = {"GET": READ}
+
+    @extend_schema(
+        responses=serializers.UnfilledVariableListOutput,
+        summary="Variables that published knowledge uses without a value, with their articles",
+    )
+    def get(self, request: Request, workspace_slug: str) -> Response:
+        rows = selectors.answer_variables_unfilled(workspace=self.workspace)
+        return Response(
+            {
+                "results": serializers.UnfilledVariableOutput(
+                    [asdict(r) for r in rows], many=True
+                ).data
+            }
+        )
 
 
 class EntityListApi(WorkspaceScopedView):

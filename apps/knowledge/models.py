@@ -214,3 +214,30 @@ class KnowledgeState(models.Model):
 
     def __str__(self) -> str:
         return f"knowledge state of workspace {self.workspace_id} (v{self.version})"
+
+
+class AnswerVariable(models.Model):
+    """A value the workspace's answers refer to by name, written ``{{Customer Support Phone
+    Number}}`` in an article (help-centre exports carry such slots): filled in when an answer is
+    shown to a customer. ``key`` is the name without case, spaces or underscores, so
+    ``{{live_chat}}`` and ``{{Live Chat}}`` are one variable."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="answer_variables"
+    )
+    name = models.CharField(max_length=100)
+    key = models.CharField(max_length=100)
+    value = models.CharField(max_length=500, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="answer_variable_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

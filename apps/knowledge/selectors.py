@@ -1,17 +1,24 @@
 """Reads of the knowledge base, always within one workspace."""
 
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
 from django.db.models import Q, QuerySet
 
 from apps.accounts.models import Workspace
 from apps.core.exceptions import NotFound
 from apps.knowledge.models import (
+    AnswerVariable,
     Article,
     ArticleVersion,
     Document,
     Entity,
     KnowledgeAudit,
+    KnowledgeChunk,
     Relation,
 )
+from apps.knowledge.services.variables import variable_key, variable_names
 
 
 def article_list(*, workspace: Workspace, search: str = "", status: str = "") -> QuerySet[Article]:
@@ -79,3 +86,67 @@ def relation_get(*, workspace: Workspace, relation_id: int) -> Relation:
     if relation is None:
         raise NotFound("No such relation in this workspace.")
     return relation
+
+
+def answer_variable_list(*, workspace: Workspace) -> QuerySet[AnswerVariable]:
+    return AnswerVariable.objects.filter(workspace=workspace).order_by("name", "id")
+
+
+def answer_variable_get(*, workspace: Workspace, variable_id: int) -> AnswerVariable:
+    variable = AnswerVariable.objects.filter(workspace=workspace, pk=variable_id).first()
+    if variable is None:
+        raise NotFound("No such variable in this workspace.")
+    return variable
+
+
+@dataclass(frozen=True)
+class UnfilledVariable:
+    name: str
+    key: str
+    uses: int  # articles and documents that use it
+    articles: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
+
+
+def answer_variables_unfilled(*, workspace: Workspace) -> list[UnfilledVariable]:
+    """The variables that published articles and indexed documents use and that have no value,
+    most used first, with what uses them (customers read these as their names)."""
+    filled: dict[str, str] = {}
+    named: dict[str, str] = {}
+    for key, name, value in AnswerVariable.objects.filter(workspace=workspace).values_list(
+        "key", "name", "value"
+    ):
+        named[key] = name
+        if value:
+            filled[key] = value
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    users: dict[str, dict[str, dict[int, dict[str, Any]]]] = defaultdict(
+        lambda: {"articles": {}, "documents": {}}
+    )
+
+    def collect(text: str, kind: str, row: dict[str, Any]) -> None:
+        for name in variable_names(text):
+            key = variable_key(name)
+            if key and key not in filled:
+                spellings[key][name] += 1
+                users[key][kind][row["id"]] = row
+
+    published = Article.objects.filter(workspace=workspace, status=Article.Status.PUBLISHED)
+    for pk, title, body in published.order_by("id").values_list("id", "title", "body"):
+        collect(f"{title}\n{body}", "articles", {"id": pk, "title": title})
+    chunks = KnowledgeChunk.objects.filter(workspace=workspace, document__isnull=False)
+    for document_id, filename, text in chunks.order_by("document_id", "position").values_list(
+        "document_id", "document__filename", "text"
+    ):
+        collect(text, "documents", {"id": document_id, "filename": filename})
+    rows = [
+        UnfilledVariable(
+            name=named.get(key) or spellings[key].most_common(1)[0][0],
+            key=key,
+            uses=len(users[key]["articles"]) + len(users[key]["documents"]),
+            articles=list(users[key]["articles"].values()),
+            documents=list(users[key]["documents"].values()),
+        )
+        for key in spellings
+    ]
+    return sorted(rows, key=lambda row: (-row.uses, row.name.casefold()))

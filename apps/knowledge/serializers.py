@@ -3,6 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.knowledge.models import (
+    AnswerVariable,
     Article,
     ArticleVersion,
     Document,
@@ -167,3 +168,45 @@ class PassageOutput(serializers.Serializer[Any]):
     channels = ChannelHitOutput(many=True)
     injection_flagged = serializers.BooleanField()
     injection_rules = serializers.ListField(child=serializers.CharField())
+
+
+class AnswerVariableOutput(serializers.ModelSerializer[AnswerVariable]):
+    class Meta:
+        model = AnswerVariable
+        fields = ["id", "name", "key", "value", "updated_at"]
+
+
+class AnswerVariableListOutput(serializers.Serializer[Any]):
+    results = AnswerVariableOutput(many=True)
+
+
+class AnswerVariableCreateInput(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=100)
+    value = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class AnswerVariableUpdateInput(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=100, required=False)
+    value = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class _ArticleRef(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+
+
+class _DocumentRef(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    filename = serializers.CharField()
+
+
+class UnfilledVariableOutput(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    key = serializers.CharField()
+    uses = serializers.IntegerField(help_text="Published articles and documents that use it.")
+    articles = _ArticleRef(many=True)
+    documents = _DocumentRef(many=True)
+
+
+class UnfilledVariableListOutput(serializers.Serializer[Any]):
+    results = UnfilledVariableOutput(many=True)

@@ -24,6 +24,17 @@ urlpatterns = [
     ),
     path(f"{_K}hit-test/", apis.HitTestApi.as_view(), name="knowledge-hit-test"),
     path(f"{_K}reindex/", apis.ReindexApi.as_view(), name="knowledge-reindex"),
+    path(f"{_K}variables/", apis.AnswerVariableListApi.as_view(), name="knowledge-variable-list"),
+    path(
+        f"{_K}variables/unfilled/",
+        apis.UnfilledVariableListApi.as_view(),
+        name="knowledge-variable-unfilled",
+    ),
+    path(
+        f"{_K}variables/<int:variable_id>/",
+        apis.AnswerVariableDetailApi.as_view(),
+        name="knowledge-variable-detail",
+    ),
     path(f"{_K}entities/", apis.EntityListApi.as_view(), name="knowledge-entity-list"),
     path(
         f"{_K}entities/<int:entity_id>/",

@@ -34,6 +34,7 @@
     document.querySelectorAll("[data-panel]").forEach((p) => { p.hidden = p.dataset.panel !== tab.dataset.tab; });
     if (tab.dataset.tab === "documents") loadDocuments();
     if (tab.dataset.tab === "entities") loadEntities();
+    if (tab.dataset.tab === "variables") loadVariables();
   }));
 
   // --- articles ---
@@ -112,6 +113,31 @@
       el("div", {}, ...p.channels.map((c) => el("span", { class: "kb__channel" }, `${c.channel} #${c.rank} (${c.score.toFixed(3)})${c.reasons.length ? ": " + c.reasons.join("; ") : ""}`))),
       p.source ? el("div", {}, el("small", {}, `source: ${p.source}`)) : ""
     )) : [el("li", {}, "Nothing found.")]));
+  }));
+
+  // --- answer variables ---
+  const loadVariables = guard(async () => {
+    const [data, unfilled] = await Promise.all([call("variables/"), call("variables/unfilled/")]);
+    $("variable-rows").replaceChildren(...data.results.map((v) => {
+      const value = el("input", { value: v.value, maxlength: "500", "aria-label": `Value of ${v.name}` });
+      const save = el("button", { type: "button" }, "Save");
+      save.addEventListener("click", guard(async () => { await call(`variables/${v.id}/`, { method: "PATCH", body: { value: value.value } }); await loadVariables(); }));
+      const remove = el("button", { type: "button", class: "danger" }, "Delete");
+      remove.addEventListener("click", guard(async () => { await call(`variables/${v.id}/`, { method: "DELETE" }); await loadVariables(); }));
+      return el("tr", { dataset: { key: v.key } }, el("td", {}, `{{${v.name}}}`), el("td", {}, value), el("td", {}, save, " ", remove));
+    }));
+    $("variable-unfilled").replaceChildren(...(unfilled.results.length ? unfilled.results.map((u) => {
+      const fill = el("button", { type: "button" }, "Fill");
+      fill.addEventListener("click", () => { $("variable-name").value = u.name; $("variable-value").focus(); });
+      const where = [...u.articles.map((a) => a.title), ...u.documents.map((d) => d.filename)];
+      return el("li", { dataset: { key: u.key } }, el("strong", {}, `{{${u.name}}}`), ` in ${u.uses}: ${where.slice(0, 5).join("; ")}${where.length > 5 ? " …" : ""} `, fill);
+    }) : [el("li", {}, "None: every variable the published knowledge uses has a value.")]));
+  });
+  $("variable-form").addEventListener("submit", guard(async (e) => {
+    e.preventDefault();
+    const f = e.target.elements;
+    await call("variables/", { method: "POST", body: { name: f.name.value, value: f.value.value } });
+    e.target.reset(); await loadVariables();
   }));
 
   // --- entities ---
