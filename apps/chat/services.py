@@ -15,7 +15,7 @@ from apps.chat.models import BotTurn, Conversation, Message
 from apps.core.db import retry_on_database_lock
 from apps.core.exceptions import Conflict, Forbidden, NotFound, RateLimited
 from apps.core.ratelimit import Rate, rate_limit_allow
-from apps.safety.services import inbound_redact, message_original_store
+from apps.safety.services import customer_text_redact, inbound_redact, message_original_store
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +42,10 @@ def conversation_get_or_start(*, session: CustomerSession) -> Conversation:
         return conversation
 
 
-def _validate_text(text: str) -> str:
+def _validate_text(text: str, *, check_length: bool = True) -> str:
     if not isinstance(text, str) or not text.strip():
         raise ValidationError({"text": "A message needs some text."})
-    if len(text) > settings.MESSAGE_MAX_CHARS:
+    if check_length and len(text) > settings.MESSAGE_MAX_CHARS:
         raise ValidationError(
             {"text": f"A message can be at most {settings.MESSAGE_MAX_CHARS} characters."}
         )
@@ -70,7 +70,8 @@ def message_create(
     conversation's group (``message.new``) unless ``publish`` is false (a streamed bot reply ends
     with its own ``message.done``).
     """
-    text = _validate_text(text)
+    # A redacted text was checked before redaction; placeholders may make it longer.
+    text = _validate_text(text, check_length=not pii_found)
     if client_message_id is not None and not (0 < len(client_message_id) <= CLIENT_MESSAGE_ID_MAX):
         raise ValidationError(
             {"client_message_id": f"Must be 1 to {CLIENT_MESSAGE_ID_MAX} characters."}
@@ -478,7 +479,11 @@ def conversation_csat_record(
     )
     if conversation is None:
         raise NotFound("There is no conversation to rate.", code="no_conversation")
+    comment = comment.strip()
     conversation.csat_score = score
-    conversation.csat_comment = comment.strip()
+    # Stored redacted, like the customer's messages (the placeholder map is saved with it).
+    conversation.csat_comment = (
+        customer_text_redact(conversation=conversation, text=comment) if comment else ""
+    )
     conversation.save(update_fields=["csat_score", "csat_comment"])
     return conversation

@@ -1,5 +1,7 @@
 """Chunks into the workspace's Qdrant collection. Chunk text is redacted before it is stored or
-indexed (the article keeps its original for operators)."""
+indexed (the article keeps its original for operators): only the personal data that a company's
+help content can hold by mistake (``apps.safety.services.knowledge_text_redact``), and what was
+found is reported to the operator per source."""
 
 import logging
 from collections.abc import Callable, Sequence
@@ -10,7 +12,12 @@ from apps.accounts.models import Workspace
 from apps.knowledge.models import Article, Document, Entity, KnowledgeChunk
 from apps.knowledge.services.audit import knowledge_version_bump
 from apps.knowledge.services.runtime import chunk_index, dense_encoder, sparse_encoder
-from apps.safety.services import policy_get, text_redact
+from apps.safety.services import (
+    knowledge_pii_forget,
+    knowledge_pii_record,
+    knowledge_text_redact,
+    policy_get,
+)
 from knowledge_graph.contracts import Entity as KgEntity
 from knowledge_graph.extract import EntityDictionary
 from ml.retrieval.chunking import chunk_sections
@@ -24,19 +31,19 @@ Progress = Callable[[int], None]
 def chunks_redact(
     *, workspace: Workspace, chunks: Sequence[Chunk]
 ) -> tuple[list[Chunk], dict[str, int]]:
-    """Chunks with personal data replaced (the workspace's redaction settings), and what was
-    found, by type."""
+    """Chunks with private data replaced (the workspace's redaction settings, knowledge rules:
+    never a name, place, product or template variable), and what was found, by type."""
     policy = policy_get(workspace=workspace)
     counts: dict[str, int] = {}
     placeholders: dict[str, str] = {}
     redacted: list[Chunk] = []
     for chunk in chunks:
-        result = text_redact(policy=policy, text=chunk.text, placeholders=placeholders)
+        result = knowledge_text_redact(policy=policy, text=chunk.text, placeholders=placeholders)
         placeholders = result.placeholders
         for entity, count in result.counts.items():
             counts[entity] = counts.get(entity, 0) + count
         heading = tuple(
-            text_redact(policy=policy, text=h, placeholders=placeholders).text
+            knowledge_text_redact(policy=policy, text=h, placeholders=placeholders).text
             for h in chunk.heading_path
         )
         redacted.append(
@@ -167,6 +174,7 @@ def source_replace(
             )
         )
     knowledge_version_bump(workspace_id=workspace.pk)
+    knowledge_pii_record(workspace=workspace, doc_key=doc_key, counts=pii)
     return pii
 
 
@@ -174,6 +182,7 @@ def source_remove(*, workspace_id: int, doc_key: str) -> None:
     """Removes a source's chunks from the index and the database (idempotent)."""
     chunk_index(workspace_id).delete_doc(doc_key)
     KnowledgeChunk.objects.filter(workspace_id=workspace_id, doc_key=doc_key).delete()
+    knowledge_pii_forget(workspace_id=workspace_id, doc_key=doc_key)
     knowledge_version_bump(workspace_id=workspace_id)
 
 
