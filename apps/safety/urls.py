@@ -8,4 +8,9 @@ urlpatterns = [
         apis.MessageOriginalApi.as_view(),
         name="message-original",
     ),
+    path(
+        "workspaces/<slug:workspace_slug>/knowledge/pii/",
+        apis.KnowledgePiiApi.as_view(),
+        name="knowledge-pii",
+    ),
 ]

@@ -3,8 +3,11 @@
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
+from apps.accounts.models import Role
 from apps.knowledge.models import Article
+from apps.knowledge.services.articles import article_update
 from apps.knowledge.services.indexing import article_index, chunks_redact
 from ml.retrieval.contracts import Chunk
 
@@ -41,7 +44,9 @@ def test_private_data_is_redacted_and_counted(workspace_a: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_an_articles_counts_are_reported(workspace_a: Any, settings: Any) -> None:
+def test_an_articles_counts_are_reported(
+    workspace_a: Any, workspace_b: Any, api: Any, member_of: Any
+) -> None:
     article = Article.objects.create(
         workspace=workspace_a, title="Refunds", body=PRIVATE, status=Article.Status.PUBLISHED
     )
@@ -50,3 +55,19 @@ def test_an_articles_counts_are_reported(workspace_a: Any, settings: Any) -> Non
     article_index(article_id=article.id)
     report = KnowledgePiiReport.objects.get(workspace=workspace_a, doc_key=article.doc_key)
     assert report.counts == {"EMAIL": 1, "PAYMENT_CARD": 1}
+    assert [
+        (row["doc_key"], row["counts"])
+        for row in _knowledge_pii(api, member_of(workspace_a, Role.OPERATOR), workspace_a)
+    ] == [(article.doc_key, {"EMAIL": 1, "PAYMENT_CARD": 1})]
+    assert _knowledge_pii(api, member_of(workspace_b, Role.ADMIN), workspace_b) == []
+
+    article_update(article=article, actor=member_of(workspace_a, Role.ADMIN), data={"body": BANK})
+    article_index(article_id=article.id)
+    assert _knowledge_pii(api, member_of(workspace_a, Role.OPERATOR), workspace_a) == []
+
+
+def _knowledge_pii(api: Any, user: Any, workspace: Any) -> Any:
+    api.force_authenticate(user)
+    response = api.get(reverse("v1:knowledge-pii", args=[workspace.slug]))
+    assert response.status_code == 200
+    return response.json()
