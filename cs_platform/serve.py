@@ -1,6 +1,11 @@
 """The production web server: uvicorn with N worker processes sharing one listening socket.
 
-    python -m cs_platform.serve [--host 0.0.0.0] [--port 8000] [--workers 2]
+    python -m cs_platform.serve [--host 0.0.0.0] [--port 8000] [--workers N]
+
+Workers: one process per worker under uvicorn's supervisor, which starts a new one when a worker
+dies. Several workers need a Qdrant server (``QDRANT_URL``): Qdrant's local mode (the embedded
+default) can be opened by one process only, so without ``QDRANT_URL`` the server runs one worker
+and refuses to start with more (a second worker would fail every turn it got).
 
 Why not ``uvicorn --workers N``: its multi-worker mode binds the socket with ``proto=0``, and
 asyncio only switches Nagle's algorithm off (TCP_NODELAY) on sockets whose proto is TCP. With
@@ -30,9 +35,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the platform (HTTP + WebSockets).")
     parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))  # noqa: S104
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    shared_vectors = bool(os.environ.get("QDRANT_URL"))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY", "2" if shared_vectors else "1")),
+    )
     parser.add_argument("--log-level", default=os.environ.get("UVICORN_LOG_LEVEL", "info"))
     args = parser.parse_args()
+    if args.workers > 1 and not shared_vectors:
+        parser.exit(
+            2,
+            f"cs_platform.serve: {args.workers} workers need a Qdrant server: set QDRANT_URL. "
+            "Qdrant's local mode (QDRANT_URL unset) can be opened by one process only; "
+            "run with --workers 1 (WEB_CONCURRENCY=1) on the embedded vector store.\n",
+        )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cs_platform.settings.production")
     config = uvicorn.Config(
         "cs_platform.asgi:application",
@@ -43,10 +60,9 @@ def main() -> None:
         lifespan="off",
     )
     sock = listening_socket(args.host, args.port)
-    if args.workers > 1:
-        Multiprocess(config, sockets=[sock]).run()
-    else:
-        uvicorn.Server(config).run(sockets=[sock])
+    # Supervised even with one worker: a worker that dies (killed, out of memory) is replaced,
+    # and the bot turns it was running are taken up again by the new one (apps.chat.BotTurn).
+    Multiprocess(config, sockets=[sock]).run()
 
 
 if __name__ == "__main__":
