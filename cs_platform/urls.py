@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.accounts import views as accounts_views
 from apps.core import views as core_views
 
 api_v1 = [
@@ -15,6 +16,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The sign-in pages, throttled (429 when locked out), ahead of the admin's and auth's own.
+    path("admin/login/", accounts_views.admin_login),
+    path("accounts/login/", accounts_views.console_login, name="login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

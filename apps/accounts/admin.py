@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from apps.accounts.forms import ThrottledAdminAuthenticationForm
 from apps.accounts.models import CustomerSession, Membership, User, Workspace
+
+# Password guessing on the admin site is throttled like every other sign-in.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(User)

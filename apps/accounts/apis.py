@@ -1,8 +1,13 @@
 """REST API for workspaces and their members. Views validate, call one service or selector,
 and serialize."""
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from collections.abc import Mapping
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +25,54 @@ from apps.accounts.serializers import (
     WorkspaceOutput,
     WorkspaceUpdateInput,
 )
+from apps.accounts.signin import (
+    SigninLocked,
+    client_ip,
+    signin_failure_record,
+    signin_lockout_check,
+    signin_success_record,
+)
+from apps.core.errors import ErrorOutput, error_body
+
+
+class AuthTokenApi(ObtainAuthToken):
+    """DRF's token exchange, throttled like every sign-in (see ``apps.accounts.signin``)."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "AuthTokenInput",
+            {"username": serializers.CharField(), "password": serializers.CharField()},
+        ),
+        responses={
+            200: inline_serializer("AuthTokenOutput", {"token": serializers.CharField()}),
+            400: ErrorOutput,
+            429: ErrorOutput,
+        },
+        auth=[],
+        summary="Exchange a user name and password for an API token",
+        description="Too many failures for one user name or from one address lock it out for a "
+        "while (429 with Retry-After), the right password included.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        fields = request.data if isinstance(request.data, Mapping) else {}
+        username, password = str(fields.get("username") or ""), fields.get("password")
+        ip = client_ip(request.META)
+        try:
+            signin_lockout_check(username=username, ip=ip)
+        except SigninLocked as exc:
+            return Response(
+                error_body(code="throttled", message=exc.message),
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        try:
+            response = super().post(request, *args, **kwargs)
+        except ValidationError:
+            if username and password:  # a guess, not a malformed request
+                signin_failure_record(username=username, ip=ip)
+            raise
+        signin_success_record(username=username)
+        return response
 
 
 class WorkspaceScopedView(APIView):

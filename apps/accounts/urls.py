@@ -1,10 +1,9 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
 from apps.accounts import apis
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", apis.AuthTokenApi.as_view(), name="auth-token"),
     path("workspaces/", apis.WorkspaceListApi.as_view(), name="workspace-list"),
     path(
         "workspaces/<slug:workspace_slug>/",

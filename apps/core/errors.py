@@ -8,7 +8,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -20,6 +22,27 @@ def error_body(*, code: str, message: str, fields: dict[str, Any] | None = None)
     if fields:
         error["fields"] = fields
     return {"error": error}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "fields": {"type": "object", "description": "Errors per input field."},
+        },
+        "required": ["code", "message"],
+    }
+)
+class _ErrorField(serializers.JSONField):
+    pass
+
+
+class ErrorOutput(serializers.Serializer[None]):
+    """The body of every error response (for the API schema)."""
+
+    error = _ErrorField()
 
 
 def _first_error(errors: Any) -> str:

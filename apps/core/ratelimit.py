@@ -1,5 +1,6 @@
 """Fixed-window rate limits in the shared cache (Redis in production, so all processes agree)."""
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -47,3 +48,29 @@ class LocalWindow:
             self.window, self.hits = window, 0
         self.hits += 1
         return self.hits <= self.rate.count
+
+
+def lockout_remaining(*, scope: str, key: str) -> int:
+    """Seconds left of ``key``'s lockout (see ``failure_count``); 0 when it is not locked out."""
+    until = cache.get(f"lock:{scope}:{key}")
+    return max(0, math.ceil(until - time.time())) if until else 0
+
+
+def failure_count(*, scope: str, key: str, rate: Rate, lockout_seconds: int) -> None:
+    """Counts one failure of ``key``; the ``rate.count``-th within ``rate.seconds`` of the first
+    locks it out for ``lockout_seconds``."""
+    cache_key = f"fail:{scope}:{key}"
+    cache.add(cache_key, 0, timeout=rate.seconds)
+    try:
+        failures = cache.incr(cache_key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(cache_key, 1, timeout=rate.seconds)
+        failures = 1
+    if failures >= rate.count:
+        until = time.time() + lockout_seconds
+        cache.set(f"lock:{scope}:{key}", until, timeout=lockout_seconds)
+        cache.delete(cache_key)
+
+
+def failures_forget(*, scope: str, key: str) -> None:
+    cache.delete(f"fail:{scope}:{key}")

@@ -350,3 +350,9 @@ LOGGING = {
 # A widget socket sends its session token in its first event (never in the URL, which servers
 # log); a socket that has not done so within this many seconds is closed (4401).
 CHAT_AUTH_TIMEOUT_SECONDS = env.int("CHAT_AUTH_TIMEOUT_SECONDS", default=10)
+# Password guessing on every sign-in (API token, admin, console login): this many failures within
+# the window (count/seconds) of one user name, or from one address, lock that name or address out
+# for SIGNIN_LOCKOUT_SECONDS; while locked, even the right password is refused (429).
+SIGNIN_FAILURES_PER_USERNAME = env.str("SIGNIN_FAILURES_PER_USERNAME", default="5/900")
+SIGNIN_FAILURES_PER_IP = env.str("SIGNIN_FAILURES_PER_IP", default="30/900")
+SIGNIN_LOCKOUT_SECONDS = env.int("SIGNIN_LOCKOUT_SECONDS", default=15 * 60)
