@@ -57,9 +57,10 @@ browser:
 
 demo: venv
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_seed
+	@# The widget opens only on the origins a workspace allows: the ones this demo serves on.
+	$(PY) manage.py demo_seed --host $(HOST) --port $(PORT)
 	@# The demo bank and shop bots: intents, knowledge, flows and two NLU models (first run only).
-	$(PY) manage.py demo_bots
+	$(PY) manage.py demo_bots --host $(HOST) --port $(PORT)
 	@echo "Serving on http://$(HOST):$(PORT)/  (demo shop: http://$(HOST):$(PORT)/demo/, bank: http://$(HOST):$(PORT)/demo/demo-bank/)"
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) cs_platform.asgi:application
 

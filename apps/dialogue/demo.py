@@ -9,6 +9,7 @@ Bitext's responses (shipped with the generator's corpus, CDLA-Sharing-1.0).
 
 import csv
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,11 @@ from typing import Any
 from django.db import transaction
 
 from apps.accounts.models import Membership, Role, User, Workspace
-from apps.accounts.services import workspace_create
+from apps.accounts.services import workspace_create, workspace_update
 from apps.dialogue.models import DialogueSettings, Flow
 from apps.knowledge.models import Article
 from apps.knowledge.services.articles import article_create
+from apps.knowledge.services.variables import answer_variables_ensure, variable_key
 from apps.nlu.models import TrainingExample, TrainingRun
 from apps.nlu.services import training_examples_import, training_run_execute
 from apps.safety.models import SafetyPolicy
@@ -48,20 +50,86 @@ def _training_rows(source: str) -> list[tuple[str, str]]:
     raise ValueError(f"unknown intent source {source!r}")
 
 
+# A response written for one customer's order: an anonymized slot ("{{Order Number
+# Anonymized}}"), or an example number ("order 732201349959", "bill #00108") that no other
+# customer should be told.
+_ONE_CUSTOMER = re.compile(r"\{\{[^{}]*Anonymized\}\}|\{\{\d+\}\}|#\d|\d{5,}")
+
+
+def _slots_tidied(text: str, variables: dict[str, str]) -> str:
+    """Bitext writes a few slots in brackets: "[{{Website Name}}]", "[Customer Support Phone
+    Number]"; both become the plain ``{{...}}`` slot that answer variables fill."""
+    text = re.sub(r"\[(\{\{[^{}\[\]]+\}\})\]", r"\1", text)
+    return re.sub(
+        r"\[([^\[\]{}\n]{1,100})\](?!\()",
+        lambda m: f"{{{{{m.group(1)}}}}}" if variable_key(m.group(1)) in variables else m.group(0),
+        text,
+    )
+
+
 def _articles(spec: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     """(title, body, the intents it answers) for each article."""
     if "articles" in spec:
         return [(a["title"], a["body"], a.get("intents", [])) for a in spec["articles"]]
     # The shop: a few of Bitext's responses for every intent, titled by the question they
-    # answer, and marked as answering that intent.
+    # answer, and marked as answering that intent; none written for one customer's order (an
+    # intent without enough of them takes the answers written for this project).
     per_intent = int(spec.get("articles_per_intent", 3))
+    variables = {variable_key(k): v for k, v in spec.get("variables", {}).get("values", {}).items()}
     taken: dict[str, int] = {}
     articles = []
     for row in _bitext_rows():
+        title, body = row["instruction"], row["response"]
+        if "{{" in title or _ONE_CUSTOMER.search(title + body):
+            continue
         if taken.get(row["intent"], 0) < per_intent:
             taken[row["intent"]] = taken.get(row["intent"], 0) + 1
-            articles.append((row["instruction"][:200], row["response"], [row["intent"]]))
+            articles.append((title[:200], _slots_tidied(body, variables), [row["intent"]]))
+    for written in spec.get("written_articles", {}).get("articles", []):
+        [intent] = written["intents"]
+        if taken.get(intent, 0) < per_intent:
+            taken[intent] = taken.get(intent, 0) + 1
+            articles.append((written["title"], written["body"], [intent]))
     return articles
+
+
+def demo_spec(name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text())
+    return spec
+
+
+DEMO_BOTS = ("retail", "bank")
+
+
+def demo_origins(*, host: str, port: int) -> list[str]:
+    """The origins of the demo pages when the demo serves on ``host:port``."""
+    hosts = dict.fromkeys(
+        h
+        for h in ("127.0.0.1", "localhost", host)
+        if h and h not in ("0.0.0.0", "::")  # noqa: S104
+    )
+    return [f"http://{h}:{port}" for h in hosts]
+
+
+def demo_origins_allow(origins: list[str]) -> list[Workspace]:
+    """Adds the origins to the demo bots' workspaces that exist (a re-run on another port)."""
+    slugs = [demo_spec(name)["slug"] for name in DEMO_BOTS]
+    workspaces = list(Workspace.objects.filter(slug__in=slugs))
+    for workspace in workspaces:
+        missing = [o for o in origins if o not in workspace.allowed_origins]
+        if missing:
+            workspace_update(
+                workspace=workspace,
+                data={"allowed_origins": [*workspace.allowed_origins, *missing]},
+            )
+    return workspaces
+
+
+def demo_variables_ensure(workspace: Workspace, spec: dict[str, Any]) -> int:
+    """The demo's answer variables (an operator's own value is kept on a re-run)."""
+    return answer_variables_ensure(
+        workspace=workspace, values=spec.get("variables", {}).get("values", {})
+    )
 
 
 def _workspace(spec: dict[str, Any], admin: User, origins: list[str]) -> Workspace:
@@ -70,6 +138,9 @@ def _workspace(spec: dict[str, Any], admin: User, origins: list[str]) -> Workspa
         workspace = workspace_create(
             creator=admin, name=spec["name"], slug=spec["slug"], allowed_origins=origins
         )
+    else:
+        # The demo served on another port: its pages there may open the widget too.
+        demo_origins_allow(origins)
     Membership.objects.get_or_create(user=admin, workspace=workspace, defaults={"role": Role.ADMIN})
     agent = User.objects.filter(username="agent").first()
     if agent is not None:
@@ -106,9 +177,11 @@ def demo_bot_build(
     say: Callable[[str], None],
 ) -> Workspace:
     """Builds (or completes) one demo bot; each step is skipped when it was done before."""
-    spec = json.loads((DATA / f"{name}.json").read_text())
+    spec = demo_spec(name)
     workspace = _workspace(spec, admin, origins)
     _configure(workspace, spec)
+    if added := demo_variables_ensure(workspace, spec):
+        say(f"{workspace.slug}: {added} answer variables filled")
     if not TrainingExample.objects.filter(workspace=workspace).exists():
         rows = _training_rows(spec["intents_from"])
         # Everyday phrasings the operator added on top of the dataset's rows.

@@ -2,6 +2,8 @@
 redaction residue, on every path that produces answer text (the knowledge-base answer, a
 generator's streamed deltas, flow and other handler texts, the grounded replier, source titles)."""
 
+import re
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -212,3 +214,20 @@ def test_other_workspaces_values_are_not_used(
     conversation = ConversationFactory(workspace=workspace_b)
     pieces = _stream(EngineReplier(), _turn(workspace_b, conversation, "phone?"))
     assert "".join(pieces) == "Call Customer Support Phone Number."
+
+
+def test_the_demo_shop_knowledge_reads_clean_to_a_customer() -> None:
+    from apps.dialogue import demo
+    from apps.knowledge.services.variables import AnswerFiller, variable_key, variable_names
+
+    spec = demo.demo_spec("retail")
+    values = {variable_key(k): v for k, v in spec["variables"]["values"].items()}
+    articles = demo._articles(spec)
+    per_intent = Counter(intent for _, _, [intent] in articles)
+    assert len(per_intent) == 27
+    assert set(per_intent.values()) == {3}
+    filler = AnswerFiller(values=values)
+    for title, body, _ in articles:
+        assert {variable_key(n) for n in variable_names(title + body)} <= set(values), title
+        for text in (filler.fill(title), filler.fill(body)):
+            assert not re.search(r"\{|\}|\[|\]|<[A-Z]|Anonymized|#\d|\d{5,}", text), text

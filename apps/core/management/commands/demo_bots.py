@@ -1,7 +1,7 @@
 """Builds the demo bots, a bank and a shop (idempotent; the first run trains two models, a few
 minutes on 2 cores).
 
-    python manage.py demo_bots [--epochs 2]
+    python manage.py demo_bots [--epochs 2] [--host 127.0.0.1 --port 8000]
 """
 
 from typing import Any
@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.models import User
-from apps.core.management.commands.demo_seed import DEMO_ORIGINS
-from apps.dialogue.demo import demo_bot_build
+from apps.core.management.commands.demo_seed import DEMO_HOST, DEMO_PORT
+from apps.dialogue.demo import demo_bot_build, demo_origins
 
 
 class Command(BaseCommand):
@@ -20,6 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--admin", default="admin", help="The demo admin (from demo_seed).")
         parser.add_argument("--epochs", type=int, default=2, help="NLU training epochs.")
         parser.add_argument("--only", choices=("bank", "retail"), default=None)
+        parser.add_argument("--host", default=DEMO_HOST, help="Where the demo serves.")
+        parser.add_argument("--port", type=int, default=DEMO_PORT, help="Where the demo serves.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         admin = User.objects.filter(username=options["admin"]).first()
@@ -29,7 +31,7 @@ class Command(BaseCommand):
             workspace = demo_bot_build(
                 name=name,
                 admin=admin,
-                origins=DEMO_ORIGINS,
+                origins=demo_origins(host=options["host"], port=options["port"]),
                 epochs=options["epochs"],
                 say=lambda line: self.stdout.write(line),
             )

@@ -1,9 +1,12 @@
 """Creates the demo workspace with its admin and an agent user (idempotent).
 
-    python manage.py demo_seed [--password PW]
+    python manage.py demo_seed [--password PW] [--host 127.0.0.1 --port 8000]
 
 New users get the given password, or a random one that is printed and kept in
-``var/demo-credentials.txt``; both the admin and the agent ("agent") sign in with it.
+``var/demo-credentials.txt``; both the admin and the agent ("agent") sign in with it. The demo
+pages on ``--host``/``--port`` (``make demo PORT=8010`` passes its own) may open the widget: a
+re-run on another port adds that port's origins to every demo workspace. The demo shop's answer
+variables (support phone, live chat, opening hours ...) are filled.
 """
 
 import secrets
@@ -13,8 +16,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.accounts.services import demo_workspace_ensure
+from apps.dialogue.demo import demo_origins, demo_origins_allow, demo_spec, demo_variables_ensure
 
-DEMO_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
+DEMO_HOST = "127.0.0.1"
+DEMO_PORT = 8000
 
 
 class Command(BaseCommand):
@@ -25,6 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="Default: random, printed once.")
         parser.add_argument("--slug", default="demo")
         parser.add_argument("--name", default="Demo Shop")
+        parser.add_argument("--host", default=DEMO_HOST, help="Where the demo serves.")
+        parser.add_argument("--port", type=int, default=DEMO_PORT, help="Where the demo serves.")
         parser.add_argument(
             "--origin",
             action="append",
@@ -34,13 +41,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = options["password"] or secrets.token_urlsafe(12)
+        origins = [*demo_origins(host=options["host"], port=options["port"]), *options["origin"]]
         workspace, user, created, agent = demo_workspace_ensure(
             slug=options["slug"],
             name=options["name"],
             admin_username=options["username"],
             admin_password=password,
-            origins=[*DEMO_ORIGINS, *options["origin"]],
+            origins=origins,
         )
+        demo_origins_allow(origins)
+        shop = demo_spec("retail")
+        if workspace.slug == shop["slug"]:
+            demo_variables_ensure(workspace, shop)
         credentials = settings.VAR_DIR / "demo-credentials.txt"
         if created:
             credentials.parent.mkdir(parents=True, exist_ok=True)
