@@ -184,6 +184,116 @@ def evaluate_pii(detector: "PiiDetector", rows: list[dict[str, Any]]) -> dict[st
     return metrics
 
 
+def evaluate_pii_wide(detector: "PiiDetector", rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The wider set (``pii_wide.jsonl``): recall and precision per type and language, for the
+    held-out split (``pii_wide_recall_<type>_<lang>``) and the tuning split
+    (``pii_wide_tuning_recall_<type>_<lang>``); and how many Chinese messages had a span
+    redacted that swallows the sentence (longer than half the message and than any gold span)."""
+    entities = sorted({span["entity"] for row in rows for span in row["spans"]})
+    tallies: dict[tuple[str, str, str], Tally] = {}
+    whole_sentence: Counter[str] = Counter()
+    chinese: Counter[str] = Counter()
+    for row in tqdm(rows, desc="PII wide", unit="msg"):
+        text = row["text"]
+        found = detector.detect(text)
+        predicted = [Span(s.entity, s.start, s.end) for s in found if s.entity in entities]
+        gold = [Span(s["entity"], s["start"], s["end"]) for s in row["spans"]]
+        for entity, tally in _tallies(gold, predicted, entities).items():
+            key = (row["split"], entity, row["lang"])
+            tallies[key] = tallies.get(key, Tally()) + tally
+        if row["lang"] == "zh":
+            chinese[row["split"]] += 1
+            longest_gold = max((g.end - g.start for g in gold), default=0)
+            if any(s.end - s.start > max(len(text) / 2, longest_gold + 4) for s in found):
+                whole_sentence[row["split"]] += 1
+    metrics: dict[str, Any] = {}
+    for split, prefix in (("heldout", "pii_wide"), ("tuning", "pii_wide_tuning")):
+        split_rows = [r for r in rows if r["split"] == split]
+        metrics[f"{prefix}_messages"] = len(split_rows)
+        overall = sum((t for k, t in tallies.items() if k[0] == split), Tally())
+        metrics[f"{prefix}_recall"] = round(overall.recall, 4)
+        metrics[f"{prefix}_precision"] = round(overall.precision, 4)
+        for entity in entities:
+            by_type = sum((t for k, t in tallies.items() if k[:2] == (split, entity)), Tally())
+            if by_type.gold:
+                metrics[f"{prefix}_recall_{entity}"] = round(by_type.recall, 4)
+                metrics[f"{prefix}_precision_{entity}"] = round(by_type.precision, 4)
+        for (key_split, entity, lang), tally in sorted(tallies.items()):
+            if key_split != split or not tally.gold:
+                continue
+            metrics[f"{prefix}_recall_{entity}_{lang}"] = round(tally.recall, 4)
+            metrics[f"{prefix}_precision_{entity}_{lang}"] = round(tally.precision, 4)
+            metrics[f"{prefix}_gold_{entity}_{lang}"] = tally.gold
+        metrics[f"{prefix}_zh_messages"] = chinese[split]
+        metrics[f"{prefix}_zh_whole_sentence_redactions"] = whole_sentence[split]
+    return metrics
+
+
+def benign_split(quick: bool) -> dict[str, list[tuple[str, str]]]:
+    """Benign customer queries in two parts: ``tuning`` (BANKING77 train, CLINC150 in-scope
+    train, Bitext rows with an even index), which redaction rules may be tuned on, and
+    ``heldout`` (BANKING77 test, CLINC150 in-scope val + test, Bitext rows with an odd index)."""
+    root = datasets_dir()
+    parts: dict[str, list[tuple[str, str]]] = {"tuning": [], "heldout": []}
+    for split, part in (("train", "tuning"), ("test", "heldout")):
+        with (root / "banking77" / f"{split}.csv").open(newline="", encoding="utf-8") as handle:
+            texts = [row["text"] for row in csv.DictReader(handle)]
+        parts[part] += [("banking77", t) for t in _sample(texts, quick)]
+    clinc_data = json.loads((root / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
+    for splits, part in ((("train",), "tuning"), (("val", "test"), "heldout")):
+        texts = [text for split in splits for text, _intent in clinc_data[split]]
+        parts[part] += [("clinc150", t) for t in _sample(texts, quick)]
+    bitext_csv = (
+        root / "bitext-customer-support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+    )
+    with bitext_csv.open(newline="", encoding="utf-8") as handle:
+        bitext = [row["instruction"] for row in csv.DictReader(handle)]
+    parts["tuning"] += [("bitext", t) for t in _sample(bitext[0::2], quick)]
+    parts["heldout"] += [("bitext", t) for t in _sample(bitext[1::2], quick)]
+    return parts
+
+
+# What a benign query may rightly hold: Bitext instructions name real-looking order and invoice
+# numbers, which the detector should find.
+_BENIGN_EXPECTED = {"ORDER_ID", "INVOICE_ID"}
+
+
+def evaluate_benign_pii(
+    detector: "PiiDetector", parts: dict[str, list[tuple[str, str]]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Redaction's false positives on benign customer queries: per type, the share of queries
+    with a span of that type (``pii_benign_fp_rate_<type>`` held out, ``pii_benign_tuning_...``
+    on the tuning part)."""
+    from ml.safety.contracts import ENTITIES
+
+    metrics: dict[str, Any] = {}
+    examples: list[dict[str, Any]] = []
+    for part, prefix in (("heldout", "pii_benign"), ("tuning", "pii_benign_tuning")):
+        flagged: Counter[str] = Counter()
+        queries = parts[part]
+        for dataset, text in tqdm(queries, desc=f"benign PII {part}", unit="query"):
+            found = detector.detect(text)
+            for entity in {s.entity for s in found}:
+                flagged[entity] += 1
+            if part == "heldout" and len(examples) < EXAMPLES_KEPT:
+                wrong = [s for s in found if s.entity not in _BENIGN_EXPECTED]
+                if wrong:
+                    examples.append(
+                        {
+                            "dataset": dataset,
+                            "text": text,
+                            "spans": [[s.entity, text[s.start : s.end]] for s in wrong],
+                        }
+                    )
+        metrics[f"{prefix}_queries"] = len(queries)
+        for entity in ENTITIES:
+            if entity in _BENIGN_EXPECTED:
+                continue
+            rate = flagged[entity] / len(queries) if queries else 0.0
+            metrics[f"{prefix}_fp_rate_{entity}"] = round(rate, 5)
+    return metrics, examples
+
+
 def evaluate_injection(
     detector: "InjectionDetector", rows: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -313,6 +423,13 @@ def main() -> None:
     metrics.update(
         evaluate_pii(detector, _sample(_read_jsonl(DATA / "pii_eval.jsonl"), args.quick))
     )
+    metrics.update(
+        evaluate_pii_wide(detector, _sample(_read_jsonl(DATA / "pii_wide.jsonl"), args.quick))
+    )
+    benign_pii_metrics, benign_pii_examples = evaluate_benign_pii(
+        detector, benign_split(args.quick)
+    )
+    metrics.update(benign_pii_metrics)
     injection_metrics, missed = evaluate_injection(
         injection, _sample(_read_jsonl(DATA / "injections.jsonl"), args.quick)
     )
@@ -332,6 +449,7 @@ def main() -> None:
         "and Bitext sets",
         "metrics": metrics,
         "false_block_examples": false_blocks,
+        "pii_benign_false_positive_examples": benign_pii_examples,
         "injection_missed_examples": missed,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,9 @@ class Lexicon:
     first: frozenset[str]
     last: frozenset[str]
     common: frozenset[str]  # common English words (casefolded): never a name on their own
+    stop: frozenset[str]  # function words: never part of a name, whatever the cue
+    last_any: frozenset[str]  # last names including those that are common words (White, Cook)
+    first_any: frozenset[str]
     places: frozenset[
         str
     ]  # countries and big cities: "Paris, London and Berlin" is no list of people
@@ -81,6 +84,9 @@ def lexicon() -> Lexicon:
         first=frozenset(first - common),
         last=frozenset(last - common),
         common=frozenset(common),
+        stop=frozenset(w.casefold() for w in STOP_WORDS),
+        last_any=frozenset(last),
+        first_any=frozenset(first),
         places=frozenset(places),
     )
 
@@ -157,13 +163,19 @@ def _cued_names(text: str, lex: Lexicon) -> Iterator[Found]:
                 word = token.group()
                 capitalised = re.fullmatch(NAME_TOKEN, word) is not None
                 key = word.casefold()
-                known = lex.is_name(word)
-                if key in lex.common or key in lex.places:
+                if key in lex.places or (key in lex.stop and not lex.is_name(word)):
                     break
-                if known or (capitalised and (strong or chosen)):
+                if strong:
+                    # after "name:", any capitalised word, or a known name in lower case
+                    # ("mark smith": the common-word names count here)
+                    if capitalised or key in lex.first_any or key in lex.last_any:
+                        chosen.append(token)
+                        continue
+                    break
+                if key in lex.common and not lex.is_name(word):
+                    break
+                if lex.is_name(word) or capitalised:
                     chosen.append(token)
-                elif capitalised and not strong and not chosen:
-                    chosen.append(token)  # "I'm Siobhan Murphy": checked below
                 else:
                     break
             if not chosen:
@@ -190,7 +202,9 @@ def _surname_lists(text: str, lex: Lexicon) -> Iterator[Found]:
     for match in _LIST.finditer(text):
         items = [t for t in re.finditer(NAME_TOKEN, match.group())]
         words = [t.group().casefold() for t in items]
-        if any(w not in lex.last or w in lex.places for w in words):
+        if any(w not in lex.last_any or w in lex.places for w in words):
+            continue
+        if all(w in lex.common for w in words):
             continue
         if len(items) < 3 and not _LIST_CUE.search(text[: match.start()]):
             continue
@@ -232,7 +246,7 @@ def ner_span_kept(text: str, start: int, end: int) -> tuple[int, int] | None:
     if len(words) == 1:
         if not known or _sentence_start(text, start):
             return None
-    elif not known and not capitalised:
+    elif not known and (not capitalised or _sentence_start(text, start)):
         return None
     return start, end
 

@@ -173,7 +173,10 @@ _TLD = (
 )
 _PHONE_CUE = (
     r"(?i:phone|mobile|mob\.?|tel\.?|telephone|cell|landline|whatsapp|fax|call\s+me(?:\s+(?:on|at))?"
-    r"|reach\s+me(?:\s+(?:on|at))?|text\s+me(?:\s+(?:on|at))?|电话|手机|联系方式)"
+    r"|reach\s+me(?:\s+(?:on|at))?|text\s+me(?:\s+(?:on|at))?|电话|手机|联系方式"
+    r"|telefon|handy|rufnummer|mich\s+unter|téléphone|portable|numéro|appelez-moi\s+au|telefone"
+    r"|telemóvel|celular|liguem\s+para|teléfono|móvil|llámeme\s+al|telefono|cellulare"
+    r"|chiamatemi\s+al|telefoon|mobiel|bel\s+me\s+op|puhelin|numeroon|ring\s+til)"
 )
 
 
@@ -254,8 +257,10 @@ def default_recognizers(
                 Pattern(rf"{_LD}0\d{{1,4}}[-/]\d{{6,8}}{_RD}{_EXT}", 0.8),
                 # (020)17993528, (0118) 496 0294, (21) 555-0199
                 Pattern(rf"\(0?\d{{2,4}}\)\s?\d{{3,5}}[ -]?\d{{3,4}}{_RD}{_EXT}", 0.85),
-                # 01214960569 (UK, no spaces)
-                Pattern(rf"{_LD}0[1-9]\d{{9}}{_RD}{_EXT}", 0.7),
+                # (+358) 825183257, (351) 257 407 550, (067)-6603696
+                Pattern(rf"\(\+?\d{{2,4}}\)[ -]?\d{{2,9}}(?:[ -]\d{{2,4}}){{0,3}}{_RD}{_EXT}", 0.8),
+                # 01214960569, 0358801039 (no spaces)
+                Pattern(rf"{_LD}0[1-9]\d{{8,9}}{_RD}{_EXT}", 0.7),
                 # after a word that says it is a phone number: any national format
                 Pattern(
                     rf"{_PHONE_CUE}\s*(?i:number|no\.?|nr\.?|#)?\s*(?:is|:|：)?\s*"

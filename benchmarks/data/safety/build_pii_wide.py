@@ -1,0 +1,376 @@
+"""Builds ``pii_wide.jsonl``: the wider PII set for the classes that leaked (issue 19), in ten
+languages, with a tuning split and a held-out split.
+
+    .venv/bin/python -m benchmarks.data.safety.build_pii_wide
+
+Street addresses in each locale's own format (one line and several lines), names (lower case,
+lists of surnames, names in other languages), national phone numbers and extensions, 12-digit
+cards, lower-case IBANs and spelt-out e-mail addresses; Chinese sentences written here by hand
+(names, mobile numbers, addresses). Faker (pinned in constraints.txt) fills the values, seeded,
+so a re-run writes the same bytes.
+
+The two splits share nothing that the detector could be tuned on: other sentence templates,
+other Faker locales for names and addresses where Faker has one (English: en_US/en_GB for tuning,
+en_IE/en_NZ held out; de_DE / de_AT+de_CH; fr_FR / fr_CH; pt_PT / pt_BR; es_ES / es_MX; nl_NL /
+nl_BE; Finnish and Danish have one locale each) and other hand-written Chinese names and streets.
+The name lexicon of ``ml.safety.names`` takes none of the held-out locales. Develop on
+``"split": "tuning"`` only; report both.
+"""
+
+import json
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from faker import Faker
+
+from ml.safety.checksums import luhn_valid
+
+OUTPUT = Path(__file__).resolve().with_name("pii_wide.jsonl")
+SEED = 20261119
+PER_TEMPLATE = {"en": 12, "zh": 12}
+PER_TEMPLATE_OTHER = 8
+
+LOCALES: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {"tuning": ("en_US", "en_GB"), "heldout": ("en_IE", "en_NZ")},
+    "de": {"tuning": ("de_DE",), "heldout": ("de_AT", "de_CH")},
+    "fr": {"tuning": ("fr_FR",), "heldout": ("fr_CH",)},
+    "pt": {"tuning": ("pt_PT",), "heldout": ("pt_BR",)},
+    "es": {"tuning": ("es_ES",), "heldout": ("es_MX",)},
+    "it": {"tuning": ("it_IT",), "heldout": ("it_IT",)},
+    "nl": {"tuning": ("nl_NL",), "heldout": ("nl_BE",)},
+    "fi": {"tuning": ("fi_FI",), "heldout": ("fi_FI",)},
+    "da": {"tuning": ("da_DK",), "heldout": ("da_DK",)},
+}
+
+# {slot} is filled and labelled; slot names map to entity types.
+SLOTS = {
+    "address": "ADDRESS",
+    "address_lines": "ADDRESS",
+    "name": "PERSON",
+    "name_lower": "PERSON",
+    "surname": "PERSON",
+    "phone": "PHONE",
+    "email_spelt": "EMAIL",
+    "card12": "PAYMENT_CARD",
+    "iban_lower": "IBAN",
+}
+
+TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "tuning": (
+            "Please ship my order to {address}.",
+            "My new address is {address}, can you update it?",
+            "Deliver to:\n{address_lines}\nThanks",
+            "Hi, this is {name}. Where is my parcel?",
+            "The account is in the name of {name}.",
+            "name: {name_lower}",
+            "Call me on {phone} after 5pm.",
+            "My number changed to {phone}.",
+            "Reach me at {email_spelt}.",
+            "card number {card12}",
+            "iban: {iban_lower}",
+            "The account holders are {surname}, {surname} and {surname}.",
+        ),
+        "heldout": (
+            "Can you send the replacement to {address} instead?",
+            "I moved. New address:\n{address_lines}",
+            "I'm writing on behalf of {name}, my mother.",
+            "Please refund {name}, she paid twice.",
+            "my name is {name_lower} and I need a refund",
+            "You can phone me at {phone} or text.",
+            "Landline: {phone}",
+            "my email is {email_spelt}",
+            "Paid with card {card12} yesterday",
+            "refund to {iban_lower} please",
+            "Passengers: {surname}, {surname}, {surname}",
+            "Is {address} in your delivery area?",
+        ),
+    },
+    "de": {
+        "tuning": (
+            "Bitte an {address} liefern.",
+            "Meine neue Adresse:\n{address_lines}",
+            "Mein Name ist {name}.",
+            "Rufen Sie mich unter {phone} an.",
+        ),
+        "heldout": (
+            "Die Lieferadresse ist {address}, danke.",
+            "Rechnungsadresse:\n{address_lines}",
+            "Ich bin {name} und warte auf mein Paket.",
+            "Telefon: {phone}",
+        ),
+    },
+    "fr": {
+        "tuning": (
+            "Livrez au {address} s'il vous plaît.",
+            "Nouvelle adresse :\n{address_lines}",
+            "Je m'appelle {name}.",
+            "Appelez-moi au {phone}.",
+        ),
+        "heldout": (
+            "Mon adresse est {address}, merci.",
+            "Adresse de livraison :\n{address_lines}",
+            "Bonjour, je suis {name}, client depuis 2019.",
+            "Mon numéro : {phone}",
+        ),
+    },
+    "pt": {
+        "tuning": (
+            "Enviem para {address}, por favor.",
+            "Morada:\n{address_lines}",
+            "O meu nome é {name}.",
+            "Liguem para {phone}.",
+        ),
+        "heldout": (
+            "A entrega é na {address}, obrigado.",
+            "Endereço de entrega:\n{address_lines}",
+            "Sou {name} e quero cancelar a encomenda.",
+            "Telefone: {phone}",
+        ),
+    },
+    "es": {
+        "tuning": (
+            "Envíenlo a {address}, por favor.",
+            "Dirección:\n{address_lines}",
+            "Me llamo {name}.",
+            "Llámeme al {phone}.",
+        ),
+        "heldout": (
+            "Mi dirección es {address}, gracias.",
+            "Dirección de envío:\n{address_lines}",
+            "Soy {name}, cliente desde hace años.",
+            "Teléfono: {phone}",
+        ),
+    },
+    "it": {
+        "tuning": (
+            "Spedite a {address}, grazie.",
+            "Indirizzo:\n{address_lines}",
+            "Mi chiamo {name}.",
+            "Chiamatemi al {phone}.",
+        ),
+        "heldout": (
+            "Il mio indirizzo è {address}.",
+            "Indirizzo di consegna:\n{address_lines}",
+            "Sono {name} e aspetto un rimborso.",
+            "Telefono: {phone}",
+        ),
+    },
+    "nl": {
+        "tuning": (
+            "Graag bezorgen op {address}.",
+            "Adres:\n{address_lines}",
+            "Mijn naam is {name}.",
+            "Bel me op {phone}.",
+        ),
+        "heldout": (
+            "Mijn adres is {address}, bedankt.",
+            "Afleveradres:\n{address_lines}",
+            "Ik ben {name} en mijn pakket is zoek.",
+            "Telefoon: {phone}",
+        ),
+    },
+    "fi": {
+        "tuning": (
+            "Toimittakaa osoitteeseen {address}.",
+            "Osoite:\n{address_lines}",
+            "Nimeni on {name}.",
+            "Soittakaa numeroon {phone}.",
+        ),
+        "heldout": (
+            "Uusi osoitteeni on {address}, kiitos.",
+            "Toimitusosoite:\n{address_lines}",
+            "Olen {name} ja odotan palautusta.",
+            "Puhelin: {phone}",
+        ),
+    },
+    "da": {
+        "tuning": (
+            "Send den til {address}.",
+            "Adresse:\n{address_lines}",
+            "Mit navn er {name}.",
+            "Ring til {phone}.",
+        ),
+        "heldout": (
+            "Min adresse er {address}, tak.",
+            "Leveringsadresse:\n{address_lines}",
+            "Jeg hedder {name} og venter på en pakke.",
+            "Telefon: {phone}",
+        ),
+    },
+}
+
+# Chinese, written here: names, streets and sentences differ between the splits.
+ZH_NAMES = {
+    "tuning": (
+        "赵敏", "张三丰", "李娜", "王小明", "刘洋", "陈静", "欧阳娜娜", "周杰", "吴磊", "孙丽",
+        "黄晓明", "林志强", "何平", "马云飞", "胡军", "杨帆",
+    ),
+    "heldout": (
+        "郑爽", "高圆圆", "徐静", "朱丹", "郭涛", "罗琳", "梁文博", "宋佳", "韩雪", "唐宁",
+        "冯远征", "司马南", "曹颖", "彭波", "谢娜", "邓超",
+    ),
+}  # fmt: skip
+ZH_PLACES = {
+    "tuning": (
+        ("北京市", "朝阳区", "建国路"), ("上海市", "浦东新区", "世纪大道"),
+        ("广东省广州市", "天河区", "体育西路"),
+        ("浙江省杭州市", "西湖区", "文三路"), ("四川省成都市", "武侯区", "人民南路"),
+    ),
+    "heldout": (
+        ("江苏省南京市", "鼓楼区", "中山路"), ("湖北省武汉市", "洪山区", "珞喻路"),
+        ("天津市", "和平区", "南京路"),
+        ("陕西省西安市", "雁塔区", "长安南路"), ("山东省青岛市", "市南区", "香港中路"),
+    ),
+}  # fmt: skip
+ZH_TEMPLATES = {
+    "tuning": (
+        "客户{name}的订单还没到",
+        "收件人：{name}，电话{phone}",
+        "我叫{name}，想退货",
+        "{name}的手机是{phone}吗？我帮他下的单",
+        "请寄到{address}",
+        "地址是{address}，谢谢",
+        "我的手机号{phone}，收不到验证码",
+    ),
+    "heldout": (
+        "请帮{name}查一下物流",
+        "{name}先生昨天打过电话",
+        "联系人{name}，手机{phone}",
+        "麻烦转告{name}，快递到了",
+        "我的地址：{address}",
+        "送到{address}就行",
+        "换了新号码{phone}，请更新",
+    ),
+}
+ZH_MOBILE_PREFIXES = ("138", "139", "150", "177", "186", "199", "135", "158")
+
+
+@dataclass
+class Row:
+    text: str
+    spans: list[dict[str, object]]
+
+
+def _fill(template: str, values: Callable[[str], str]) -> Row:
+    text, spans, rest = "", [], template
+    while "{" in rest:
+        before, _, after = rest.partition("{")
+        slot, _, rest = after.partition("}")
+        text += before
+        value = values(slot)
+        spans.append({"start": len(text), "end": len(text) + len(value), "entity": SLOTS[slot]})
+        text += value
+    return Row(text + rest, spans)
+
+
+def _card12(rng: random.Random) -> str:
+    while True:
+        digits = "".join(str(rng.randrange(10)) for _ in range(12))
+        if digits[0] in "56" and luhn_valid(digits):
+            return (
+                " ".join(digits[i : i + 4] for i in range(0, 12, 4))
+                if rng.random() < 0.5
+                else digits
+            )
+
+
+def _values(fake: Faker, rng: random.Random) -> Callable[[str], str]:
+    def value(slot: str) -> str:
+        if slot == "address":
+            return " ".join(fake.street_address().split())
+        if slot == "address_lines":
+            return fake.address()
+        if slot == "name":
+            return f"{fake.first_name()} {fake.last_name()}"
+        if slot == "name_lower":
+            return f"{fake.first_name()} {fake.last_name()}".lower()
+        if slot == "surname":
+            return str(fake.last_name())
+        if slot == "phone":
+            return str(fake.phone_number())
+        if slot == "email_spelt":
+            user = f"{fake.first_name()}.{fake.last_name()}".lower().replace(" ", "")
+            domain, tld = rng.choice((("example", "com"), ("mail", "org"), ("post", "net")))
+            at, dot = rng.choice(((" at ", " dot "), (" [at] ", " [dot] "), ("(at)", "(dot)")))
+            return f"{user}{at}{domain}{dot}{tld}"
+        if slot == "card12":
+            return _card12(rng)
+        if slot == "iban_lower":
+            compact = fake.iban().lower()
+            return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+        raise KeyError(slot)
+
+    return value
+
+
+def _zh_values(split: str, rng: random.Random) -> Callable[[str], str]:
+    def value(slot: str) -> str:
+        if slot == "name":
+            return rng.choice(ZH_NAMES[split])
+        if slot == "phone":
+            return rng.choice(ZH_MOBILE_PREFIXES) + "".join(
+                str(rng.randrange(10)) for _ in range(8)
+            )
+        if slot == "address":
+            city, district, road = rng.choice(ZH_PLACES[split])
+            return f"{city}{district}{road}{rng.randrange(1, 300)}号"
+        raise KeyError(slot)
+
+    return value
+
+
+def build() -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for split in ("tuning", "heldout"):
+        for lang, templates in TEMPLATES.items():
+            locales = LOCALES[lang][split]
+            per = PER_TEMPLATE.get(lang, PER_TEMPLATE_OTHER)
+            for t_index, template in enumerate(templates[split]):
+                for i in range(per):
+                    seed = SEED + hash_key(split, lang, t_index, i)
+                    fake = Faker(locales[i % len(locales)])
+                    fake.seed_instance(seed)
+                    rng = random.Random(seed)  # noqa: S311 (seeded on purpose: reproducible data)
+                    row = _fill(template, _values(fake, rng))
+                    rows.append(_row(split, lang, len(rows), row))
+        for t_index, template in enumerate(ZH_TEMPLATES[split]):
+            for i in range(PER_TEMPLATE["zh"]):
+                rng = random.Random(SEED + hash_key(split, "zh", t_index, i))  # noqa: S311
+                rows.append(_row(split, "zh", len(rows), _fill(template, _zh_values(split, rng))))
+    return rows
+
+
+def hash_key(split: str, lang: str, template: int, item: int) -> int:
+    """A stable number per (split, language, template, item): Python's hash() is salted."""
+    return sum(ord(c) * 31**k for k, c in enumerate(f"{split}:{lang}")) % 10_000 * 1000 + (
+        template * 100 + item
+    )
+
+
+def _row(split: str, lang: str, index: int, row: Row) -> dict[str, object]:
+    return {
+        "id": f"wide-{split}-{lang}-{index:04d}",
+        "split": split,
+        "lang": lang,
+        "text": row.text,
+        "spans": row.spans,
+    }
+
+
+def main() -> None:
+    rows = build()
+    with OUTPUT.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    counts = Counter((r["split"], r["lang"]) for r in rows)
+    print(f"{len(rows)} rows -> {OUTPUT}")
+    for key, count in sorted(counts.items()):
+        print(*key, count)
+
+
+if __name__ == "__main__":
+    main()
