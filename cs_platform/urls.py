@@ -19,6 +19,7 @@ urlpatterns = [
     # The sign-in pages, throttled (429 when locked out), ahead of the admin's and auth's own.
     path("admin/login/", accounts_views.admin_login),
     path("accounts/login/", accounts_views.console_login, name="login"),
+    path("invitations/<str:token>/", accounts_views.invitation_page, name="invitation-page"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

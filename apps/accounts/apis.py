@@ -4,11 +4,12 @@ and serialize."""
 from collections.abc import Mapping
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,7 +19,11 @@ from apps.accounts.models import Workspace
 from apps.accounts.permissions import HasWorkspaceCapability
 from apps.accounts.roles import Capability
 from apps.accounts.serializers import (
-    MemberCreateInput,
+    InvitationCreatedOutput,
+    InvitationCreateInput,
+    InvitationForInviteeOutput,
+    InvitationOutput,
+    InvitationSignupInput,
     MemberOutput,
     MemberUpdateInput,
     WorkspaceCreateInput,
@@ -116,20 +121,15 @@ class WorkspaceDetailApi(WorkspaceScopedView):
 
 
 class MemberListApi(WorkspaceScopedView):
-    capabilities = {"GET": Capability.MEMBERS_READ, "POST": Capability.MEMBERS_MANAGE}
+    """Members join by accepting an invitation (``invitations/``), never by being added."""
+
+    capabilities = {"GET": Capability.MEMBERS_READ}
 
     @extend_schema(responses=MemberOutput(many=True))
     def get(self, request: Request, workspace_slug: str) -> Response:
         return Response(
             MemberOutput(selectors.member_list(workspace=self.workspace), many=True).data
         )
-
-    @extend_schema(request=MemberCreateInput, responses={201: MemberOutput})
-    def post(self, request: Request, workspace_slug: str) -> Response:
-        data = MemberCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        membership = services.membership_add(workspace=self.workspace, **data.validated_data)
-        return Response(MemberOutput(membership).data, status=status.HTTP_201_CREATED)
 
 
 class MemberDetailApi(WorkspaceScopedView):
@@ -157,3 +157,97 @@ class MemberDetailApi(WorkspaceScopedView):
         membership = selectors.member_get(workspace=self.workspace, membership_id=member_id)
         services.membership_remove(membership=membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _accept_url(request: Request, token: str) -> str:
+    return request.build_absolute_uri(reverse("invitation-page", args=[token]))
+
+
+class InvitationListApi(WorkspaceScopedView):
+    capabilities = {"GET": Capability.MEMBERS_MANAGE, "POST": Capability.MEMBERS_MANAGE}
+
+    @extend_schema(responses=InvitationOutput(many=True), summary="Invitations not accepted yet")
+    def get(self, request: Request, workspace_slug: str) -> Response:
+        invitations = selectors.invitation_list(workspace=self.workspace)
+        return Response(InvitationOutput(invitations, many=True).data)
+
+    @extend_schema(
+        request=InvitationCreateInput,
+        responses={201: InvitationCreatedOutput, 400: ErrorOutput, 409: ErrorOutput},
+        summary="Invite an e-mail address",
+        description="The address gets a secret link; whoever holds it joins the workspace "
+        "(signed in, or by setting up an account). The answer is the same whether or not "
+        "anyone on the platform uses the address.",
+    )
+    def post(self, request: Request, workspace_slug: str) -> Response:
+        data = InvitationCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        issued = services.invitation_create(
+            workspace=self.workspace,
+            invited_by=request.user,  # type: ignore[arg-type]
+            **data.validated_data,
+        )
+        link = _accept_url(request, issued.token)
+        services.invitation_send(issued=issued, link=link)
+        output = InvitationCreatedOutput(issued.invitation, context={"accept_url": link})
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+class InvitationDetailApi(WorkspaceScopedView):
+    capabilities = {"GET": Capability.MEMBERS_MANAGE, "DELETE": Capability.MEMBERS_MANAGE}
+
+    @extend_schema(responses=InvitationOutput)
+    def get(self, request: Request, workspace_slug: str, invitation_id: int) -> Response:
+        invitation = selectors.invitation_get_for_workspace(
+            workspace=self.workspace, invitation_id=invitation_id
+        )
+        return Response(InvitationOutput(invitation).data)
+
+    @extend_schema(responses={204: None}, summary="Revoke an invitation")
+    def delete(self, request: Request, workspace_slug: str, invitation_id: int) -> Response:
+        invitation = selectors.invitation_get_for_workspace(
+            workspace=self.workspace, invitation_id=invitation_id
+        )
+        services.invitation_revoke(invitation=invitation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationForInviteeApi(APIView):
+    """For the holder of an invitation link: what it offers."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: InvitationForInviteeOutput, 404: ErrorOutput}, auth=[])
+    def get(self, request: Request, token: str) -> Response:
+        return Response(InvitationForInviteeOutput(services.invitation_get(token=token)).data)
+
+
+class InvitationAcceptApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: WorkspaceOutput, 404: ErrorOutput, 409: ErrorOutput},
+        summary="Accept an invitation as the signed-in user",
+    )
+    def post(self, request: Request, token: str) -> Response:
+        membership = services.invitation_accept(token=token, user=request.user)  # type: ignore[arg-type]
+        workspace = membership.workspace
+        workspace.role = membership.role  # type: ignore[attr-defined]
+        return Response(WorkspaceOutput(workspace).data)
+
+
+class InvitationSignupApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=InvitationSignupInput,
+        responses={201: WorkspaceOutput, 400: ErrorOutput, 404: ErrorOutput, 409: ErrorOutput},
+        auth=[],
+        summary="Set up an account with an invitation and join its workspace",
+    )
+    def post(self, request: Request, token: str) -> Response:
+        data = InvitationSignupInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.invitation_signup(token=token, **data.validated_data)
+        workspace = membership.workspace
+        workspace.role = membership.role  # type: ignore[attr-defined]
+        return Response(WorkspaceOutput(workspace).data, status=status.HTTP_201_CREATED)

@@ -82,3 +82,36 @@ class CustomerSession(models.Model):
 
     def __str__(self) -> str:
         return f"customer {self.id}"
+
+
+class Invitation(models.Model):
+    """An offer to join a workspace, sent to an e-mail address. Only whoever holds the secret
+    link (sent to that address) can accept it, signed in or by setting up an account: nobody is
+    added to a workspace without their consent, and the inviter learns nothing about who else
+    uses the platform."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    # SHA-256 of the secret in the link: a database dump can't be used to accept.
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "email"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="invitation_unique_pending_email",
+            ),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to {self.workspace} ({self.role})"

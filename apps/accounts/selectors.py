@@ -1,8 +1,8 @@
-"""Reads of workspaces and memberships, always from the caller's point of view."""
+"""Reads of workspaces, memberships and invitations, always from the caller's point of view."""
 
 from django.db.models import F, QuerySet
 
-from apps.accounts.models import Membership, User, Workspace
+from apps.accounts.models import Invitation, Membership, User, Workspace
 from apps.accounts.roles import Capability, role_allows
 from apps.core.exceptions import Forbidden, NotFound
 
@@ -48,3 +48,17 @@ def member_get(*, workspace: Workspace, membership_id: int) -> Membership:
     if membership is None:
         raise NotFound("No such member in this workspace.")
     return membership
+
+
+def invitation_list(*, workspace: Workspace) -> QuerySet[Invitation]:
+    """The workspace's invitations not accepted yet (expired ones included, to revoke)."""
+    return Invitation.objects.filter(workspace=workspace, accepted_at__isnull=True).order_by(
+        "-created_at", "-id"
+    )
+
+
+def invitation_get_for_workspace(*, workspace: Workspace, invitation_id: int) -> Invitation:
+    invitation = invitation_list(workspace=workspace).filter(id=invitation_id).first()
+    if invitation is None:
+        raise NotFound("No such invitation in this workspace.")
+    return invitation

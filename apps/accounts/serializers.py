@@ -1,8 +1,9 @@
-from typing import Any
+from typing import Any, Literal
 
+from django.utils import timezone
 from rest_framework import serializers
 
-from apps.accounts.models import Membership, Role, Workspace
+from apps.accounts.models import Invitation, Membership, Role, Workspace
 
 
 class WorkspaceOutput(serializers.ModelSerializer[Workspace]):
@@ -48,17 +49,64 @@ class WorkspaceUpdateInput(serializers.Serializer[None]):
 
 class MemberOutput(serializers.ModelSerializer[Membership]):
     username = serializers.CharField(source="user.username", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
+    # Not an EmailField: an account may have no address (""), which "format: email" refuses.
+    email = serializers.CharField(
+        source="user.email", read_only=True, help_text="The member's e-mail address, or empty."
+    )
 
     class Meta:
         model = Membership
         fields = ["id", "username", "email", "role", "created_at"]
 
 
-class MemberCreateInput(serializers.Serializer[None]):
-    username = serializers.CharField(max_length=150)
-    role = serializers.ChoiceField(choices=Role.choices)
-
-
 class MemberUpdateInput(serializers.Serializer[None]):
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationCreateInput(serializers.Serializer[None]):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationOutput(serializers.ModelSerializer[Invitation]):
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "status", "created_at", "expires_at"]
+
+    def get_status(self, invitation: Invitation) -> Literal["pending", "expired"]:
+        return "pending" if invitation.expires_at > timezone.now() else "expired"
+
+
+class InvitationCreatedOutput(InvitationOutput):
+    accept_url = serializers.SerializerMethodField(
+        help_text="The secret accept link, also e-mailed to the address. Shown only this once."
+    )
+
+    class Meta(InvitationOutput.Meta):
+        fields = [*InvitationOutput.Meta.fields, "accept_url"]
+
+    def get_accept_url(self, invitation: Invitation) -> str:
+        return str(self.context["accept_url"])
+
+
+class InvitationForInviteeOutput(serializers.ModelSerializer[Invitation]):
+    """What the holder of an invitation link sees about it."""
+
+    workspace = serializers.CharField(source="workspace.name", read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["workspace", "email", "role", "expires_at"]
+
+
+class InvitationSignupInput(serializers.Serializer[None]):
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z",
+        max_length=150,
+        help_text="Letters, digits and @/./+/-/_ only.",
+    )
+    password = serializers.CharField(
+        max_length=128, write_only=True, style={"input_type": "password"}
+    )

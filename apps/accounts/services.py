@@ -1,13 +1,24 @@
-"""Writes of workspaces and memberships."""
+"""Writes of workspaces, memberships and invitations."""
 
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from apps.accounts.models import Membership, Role, User, Workspace
+from apps.accounts.models import Invitation, Membership, Role, User, Workspace
 from apps.core.exceptions import Conflict, NotFound
+
+logger = logging.getLogger(__name__)
 
 
 def origin_normalize(origin: str) -> str:
@@ -73,16 +84,113 @@ def workspace_update(*, workspace: Workspace, data: dict[str, Any]) -> Workspace
     return workspace
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    # The secret of the accept link; stored only as a hash, so this is the one time it exists.
+    token: str
+
+
 @transaction.atomic
-def membership_add(*, workspace: Workspace, username: str, role: str) -> Membership:
-    user = User.objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise NotFound(f"No active user named {username!r}.", code="user_not_found")
+def invitation_create(
+    *, workspace: Workspace, email: str, role: str, invited_by: User
+) -> IssuedInvitation:
+    """Invites an e-mail address to the workspace. Says nothing about whether anyone on the
+    platform uses that address: the same answer for every address."""
+    email = email.strip().lower()
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        workspace=workspace,
+        email=email,
+        role=role,
+        token_hash=_token_hash(token),
+        invited_by=invited_by,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
+    )
     try:
         with transaction.atomic():
-            return Membership.objects.create(user=user, workspace=workspace, role=role)
+            invitation.save()
     except IntegrityError:
-        raise Conflict(f"{username} is already a member.", code="already_member") from None
+        raise Conflict(
+            f"{email} has a pending invitation to this workspace already.", code="already_invited"
+        ) from None
+    return IssuedInvitation(invitation=invitation, token=token)
+
+
+def invitation_send(*, issued: IssuedInvitation, link: str) -> None:
+    """E-mails the accept link to the invited address (after the invitation is committed)."""
+    invitation = issued.invitation
+    subject = f"You are invited to {invitation.workspace.name}"
+    body = (
+        f"You have been invited to join {invitation.workspace.name} as {invitation.role}.\n\n"
+        f"Accept (signed in, or by setting up an account): {link}\n\n"
+        f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC. "
+        "If you did not expect it, ignore this message."
+    )
+
+    def send() -> None:
+        try:
+            send_mail(subject, body, None, [invitation.email])
+        except OSError:  # the inviter has the link too (the API answers it once)
+            logger.exception("invitation e-mail failed invitation=%s", invitation.id)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> None:
+    invitation.delete()
+
+
+def _pending_invitation(token: str, *, for_update: bool = False) -> Invitation:
+    invitations = Invitation.objects.select_related("workspace")
+    if for_update:
+        invitations = invitations.select_for_update()
+    invitation = invitations.filter(
+        token_hash=_token_hash(token), accepted_at__isnull=True, expires_at__gt=timezone.now()
+    ).first()
+    if invitation is None:
+        # One answer for a wrong, used, revoked or expired link.
+        raise NotFound("This invitation link is not valid (any more).", code="invalid_invitation")
+    return invitation
+
+
+def invitation_get(*, token: str) -> Invitation:
+    return _pending_invitation(token)
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User) -> Membership:
+    """The signed-in user joins the workspace with the invitation's role."""
+    invitation = _pending_invitation(token, for_update=True)
+    membership, created = Membership.objects.get_or_create(
+        user=user, workspace=invitation.workspace, defaults={"role": invitation.role}
+    )
+    if not created:
+        raise Conflict("You are a member of this workspace already.", code="already_member")
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+@transaction.atomic
+def invitation_signup(*, token: str, username: str, password: str) -> Membership:
+    """Sets up an account for the invited address and accepts the invitation with it."""
+    invitation = _pending_invitation(token, for_update=True)
+    user = User(username=username, email=invitation.email)
+    validate_password(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise Conflict("That user name is taken; choose another.", code="username_taken") from None
+    return invitation_accept(token=token, user=user)
 
 
 def _ensure_admin_remains(membership: Membership) -> None:

@@ -20,4 +20,25 @@ urlpatterns = [
         apis.MemberDetailApi.as_view(),
         name="member-detail",
     ),
+    path(
+        "workspaces/<slug:workspace_slug>/invitations/",
+        apis.InvitationListApi.as_view(),
+        name="invitation-list",
+    ),
+    path(
+        "workspaces/<slug:workspace_slug>/invitations/<int:invitation_id>/",
+        apis.InvitationDetailApi.as_view(),
+        name="invitation-detail",
+    ),
+    path("invitations/<str:token>/", apis.InvitationForInviteeApi.as_view(), name="invitation"),
+    path(
+        "invitations/<str:token>/accept/",
+        apis.InvitationAcceptApi.as_view(),
+        name="invitation-accept",
+    ),
+    path(
+        "invitations/<str:token>/signup/",
+        apis.InvitationSignupApi.as_view(),
+        name="invitation-signup",
+    ),
 ]

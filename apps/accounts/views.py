@@ -1,14 +1,22 @@
-"""The sign-in pages: Django's own, with throttled forms; a locked-out attempt answers 429."""
+"""The sign-in pages (Django's own, with throttled forms; a locked-out attempt answers 429) and
+the page an invitation link leads to."""
 
 from collections.abc import Callable
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import login
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
+from apps.accounts import services
 from apps.accounts.forms import THROTTLED, ThrottledAuthenticationForm
+from apps.core.exceptions import ApplicationError, NotFound
 
 
 def _answer_429_when_locked(
@@ -29,3 +37,32 @@ console_login = _answer_429_when_locked(
 )
 # The admin site's own login view, with its throttled form (set in apps/accounts/admin.py).
 admin_login = _answer_429_when_locked(admin.site.login)
+
+
+class _SignupForm(forms.Form):
+    username = forms.RegexField(r"^[\w.@+-]+\Z", max_length=150, label="User name")
+    password = forms.CharField(widget=forms.PasswordInput, label="Password")
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_page(request: HttpRequest, token: str) -> HttpResponseBase:
+    """Where an invitation's e-mail link leads: accept it signed in, or set up an account."""
+    try:
+        invitation = services.invitation_get(token=token)
+    except NotFound as exc:
+        return render(request, "registration/invitation.html", {"error": exc.message}, status=404)
+    form = _SignupForm(request.POST if request.method == "POST" else None)
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.user.is_authenticated:
+                services.invitation_accept(token=token, user=request.user)
+                return redirect(settings.LOGIN_REDIRECT_URL)
+            if form.is_valid():
+                membership = services.invitation_signup(token=token, **form.cleaned_data)
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+                return redirect(settings.LOGIN_REDIRECT_URL)
+        except (ApplicationError, ValidationError) as exc:
+            error = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
+    context = {"invitation": invitation, "form": form, "error": error, "token": token}
+    return render(request, "registration/invitation.html", context)

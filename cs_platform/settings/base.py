@@ -356,3 +356,16 @@ CHAT_AUTH_TIMEOUT_SECONDS = env.int("CHAT_AUTH_TIMEOUT_SECONDS", default=10)
 SIGNIN_FAILURES_PER_USERNAME = env.str("SIGNIN_FAILURES_PER_USERNAME", default="5/900")
 SIGNIN_FAILURES_PER_IP = env.str("SIGNIN_FAILURES_PER_IP", default="30/900")
 SIGNIN_LOCKOUT_SECONDS = env.int("SIGNIN_LOCKOUT_SECONDS", default=15 * 60)
+# Invitations to a workspace (by e-mail, accepted by the invitee) expire after this many days.
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+# Where invitation e-mails go: EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587;
+# the embedded default prints them to the console.
+_EMAIL = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _EMAIL.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_EMAIL.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_EMAIL.get("EMAIL_USE_SSL"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from apps.accounts.models import Role
+from apps.accounts.models import Invitation, Role
 from apps.dialogue.models import TurnTrace
 from apps.knowledge.models import Article, Document, Entity, Relation
 from apps.nlu.models import Intent, TrainingExample, TrainingRun
@@ -37,6 +37,13 @@ def b_objects(workspace_b: Any) -> dict[str, Any]:
     conversation = ConversationFactory(workspace=workspace_b)
     message = MessageFactory(conversation=conversation, text="B's secret")
     membership = MembershipFactory(workspace=workspace_b, role=Role.ADMIN)
+    invitation = Invitation.objects.create(
+        workspace=workspace_b,
+        email="b-secret@example.com",
+        role=Role.AGENT,
+        token_hash="b" * 64,
+        expires_at="2999-01-01T00:00Z",
+    )
     article = Article.objects.create(workspace=workspace_b, title="B's secret", body="B's secret")
     document = Document.objects.create(
         workspace=workspace_b, filename="b.txt", format="text", content=b"B's secret"
@@ -54,6 +61,7 @@ def b_objects(workspace_b: Any) -> dict[str, Any]:
         "workspace_slug": workspace_b.slug,
         "conversation_id": conversation.id,
         "member_id": membership.id,
+        "invitation_id": invitation.id,
         "message_id": message.id,
         "article_id": article.id,
         "document_id": document.id,
@@ -70,6 +78,8 @@ def test_every_workspace_route_is_covered() -> None:
         "v1:workspace-detail",
         "v1:member-list",
         "v1:member-detail",
+        "v1:invitation-list",
+        "v1:invitation-detail",
         "v1:conversation-list",
         "v1:conversation-detail",
         "v1:message-list",
