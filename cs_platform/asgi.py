@@ -14,10 +14,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from apps.core.middleware import StreamedBodyLimit  # noqa: E402
 from apps.safety.services import models_warm_up  # noqa: E402
 from cs_platform.routing import websocket_urlpatterns  # noqa: E402
 
-# Load the safety models before serving: the first customer doesn't wait for spaCy, and no two
 
 class SecretQueryScrubber(logging.Filter):
     """Blanks the values of secret-looking query parameters (``?token=...``) in what the server
@@ -47,12 +47,14 @@ SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error", "django.server", "django.ch
 for _name in SERVER_LOGGERS:
     logging.getLogger(_name).addFilter(SecretQueryScrubber())
 
+# Load the safety models before serving: the first customer doesn't wait for spaCy, and no two
 # threads race to import it (a concurrent first import of spaCy fails).
 models_warm_up()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Bodies over the size limit are refused as they arrive, chunked ones included.
+        "http": StreamedBodyLimit(django_asgi_app),
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
