@@ -1,13 +1,19 @@
-"""Chat load benchmark: many concurrent widget sessions against a production-shaped server.
+"""Chat load benchmark: many concurrent widget sessions against the server.
 
-    .venv/bin/python -m benchmarks.chat_load [--sessions 200] [--messages 5] [--workers 2]
+    .venv/bin/python -m benchmarks.chat_load [--sessions 200] [--messages 5] [--workers 1]
+        [--layout production|embedded] [--bot]
 
-Starts the production web server (``cs_platform.serve``: uvicorn, N worker processes) on
-loopback, on PostgreSQL and the Redis channel layer
-(a fresh ``cs_bench`` database and Redis db 13), opens the sessions at once, sends the messages
-one after another per session (each waits for the bot's reply), then counts from the database
-what was lost or stored twice. Bounded: every session has a deadline and the run stops after
-``--timeout`` seconds. Writes ``benchmarks/results/<--output>.json`` (default ``chat_load``).
+``--layout production`` (default) starts the production web server (``cs_platform.serve``:
+uvicorn under its supervisor) on PostgreSQL and the Redis channel layer (a fresh ``cs_bench``
+database and Redis db 13). ``--layout embedded`` starts what ``make demo`` starts: daphne, one
+process, SQLite, the in-memory channel layer, tasks inline (a fresh ``var/bench-embedded``).
+Both use Qdrant's local mode, so one server process. With ``--bot`` the demo shop bot is built
+as ``make demo`` builds it (intents, knowledge, flows, a trained NLU model) and customers send
+the shop conversations' phrasings; without it, the seeded workspace answers a fixed question
+from an empty knowledge base. Opens the sessions at once, sends the messages one after another
+per session (each waits for the bot's reply), then counts from the database what was lost or
+stored twice. Bounded: every session has a deadline and the run stops after ``--timeout``
+seconds. Writes ``benchmarks/results/<--output>.json`` (default ``chat_load``).
 
 Traffic goes to 127.0.0.1 only.
 """
@@ -16,13 +22,16 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,31 +61,37 @@ class SessionResult:
     history_ids: list[int] = field(default_factory=list)
 
 
-def _fresh_database() -> str:
+def fresh_database(name: str = PG_BENCH_DB) -> str:
+    """An empty PostgreSQL database of that name (dropped first if it exists); its URL."""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {PG_BENCH_DB}")
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_BENCH_DB}"
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
-def _server_env(database_url: str) -> dict[str, str]:
-    env = dict(os.environ)
+def _server_env(database_url: str | None) -> dict[str, str]:
+    """The server's environment: production services, or (no ``database_url``) the embedded
+    default with nothing set, as ``make demo`` runs."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "QDRANT_URL")
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="cs_platform.settings.local",
         DJANGO_DEBUG="0",
-        DATABASE_URL=database_url,
-        REDIS_URL=REDIS_URL,
-        CS_VAR_DIR=str(ROOT / "var" / "bench"),
+        CS_VAR_DIR=str(ROOT / "var" / ("bench" if database_url else "bench-embedded")),
         LOG_LEVEL="WARNING",
         # Every simulated customer comes from 127.0.0.1: lift the per-IP limits for this run.
         CHAT_RATE_MESSAGES_PER_IP="100000/60",
         WIDGET_RATE_TOKENS_PER_IP="100000/60",
     )
-    env.pop("CELERY_BROKER_URL", None)
+    if database_url:
+        env.update(DATABASE_URL=database_url, REDIS_URL=REDIS_URL)
     return env
 
 
-def _rss_mb(pids: list[int]) -> float:
+def rss_mb(pids: list[int]) -> float:
     total_kb = 0
     for pid in pids:
         try:
@@ -88,7 +103,7 @@ def _rss_mb(pids: list[int]) -> float:
     return round(total_kb / 1024, 1)
 
 
-def _process_tree(root_pid: int) -> list[int]:
+def process_tree(root_pid: int) -> list[int]:
     pids = [root_pid]
     for path in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -99,7 +114,7 @@ def _process_tree(root_pid: int) -> list[int]:
     return pids
 
 
-def _token(base: str, key: str, origin: str) -> str:
+def session_token(base: str, key: str, origin: str) -> str:
     request = urllib.request.Request(  # noqa: S310 (loopback only)
         f"{base}/api/v1/widget/{key}/session/",
         data=b"{}",
@@ -110,12 +125,30 @@ def _token(base: str, key: str, origin: str) -> str:
         return str(json.loads(response.read())["token"])
 
 
+async def wait_for_health(base: str, timeout: float = 120) -> None:
+    """Waits for the server's liveness probe to answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310 (loopback)
+            return
+        except OSError:
+            await asyncio.sleep(0.25)
+    raise RuntimeError("the server did not start")
+
+
 async def _session(
-    base: str, key: str, origin: str, token: str, messages: int, deadline: float
+    base: str,
+    key: str,
+    origin: str,
+    token: str,
+    texts: list[str],
+    messages: int,
+    deadline: float,
 ) -> SessionResult:
     result = SessionResult()
     try:
-        await _converse(base, key, origin, token, messages, deadline, result)
+        await _converse(base, key, origin, token, texts, messages, deadline, result)
     except (websockets.ConnectionClosed, TimeoutError, OSError) as exc:
         # What this session sent before the failure still counts (lost if never answered).
         result.errors.append(repr(exc))
@@ -127,6 +160,7 @@ async def _converse(
     key: str,
     origin: str,
     token: str,
+    texts: list[str],
     messages: int,
     deadline: float,
     result: SessionResult,
@@ -139,7 +173,7 @@ async def _converse(
             sent = time.perf_counter()
             result.sent.append(client_id)
             payload = {"v": 1, "type": "message.send", "client_message_id": client_id}
-            await ws.send(json.dumps({**payload, "text": f"Question {index}: where is my order?"}))
+            await ws.send(json.dumps({**payload, "text": texts[index % len(texts)]}))
             first_chunk = None
             while True:
                 remaining = deadline - time.monotonic()
@@ -170,85 +204,95 @@ async def _converse(
                 break
 
 
-def _stored(database_url: str) -> tuple[list[str], int, int]:
+def _stored(database_url: str | None, env: dict[str, str]) -> tuple[list[str], int, int]:
     """Client ids of the stored customer messages, those answered by a bot reply, and the
     number of extra rows (one client id stored more than once)."""
-    with psycopg.connect(database_url) as db:
-        customer = [
-            row[0]
-            for row in db.execute(
-                "SELECT client_message_id FROM chat_message WHERE sender = 'customer'"
-            )
-        ]
-        (answered,) = db.execute(
-            "SELECT COUNT(*) FROM chat_message c WHERE c.sender = 'customer' AND EXISTS ("
-            "SELECT 1 FROM chat_message r WHERE r.conversation_id = c.conversation_id "
-            "AND r.client_message_id = 'reply-' || c.id)"
-        ).fetchone()
-        (extra,) = db.execute(
-            "SELECT COUNT(*) - COUNT(DISTINCT (conversation_id, client_message_id)) "
-            "FROM chat_message"
-        ).fetchone()
+    queries = (
+        "SELECT client_message_id FROM chat_message WHERE sender = 'customer'",
+        "SELECT COUNT(*) FROM chat_message c WHERE c.sender = 'customer' AND EXISTS ("
+        "SELECT 1 FROM chat_message r WHERE r.conversation_id = c.conversation_id "
+        "AND r.client_message_id = 'reply-' || c.id)",
+        "SELECT COUNT(*) - (SELECT COUNT(*) FROM (SELECT DISTINCT conversation_id, "
+        "client_message_id FROM chat_message) AS d) FROM chat_message",
+    )
+    db: Any = (
+        psycopg.connect(database_url)
+        if database_url
+        else sqlite3.connect(Path(env["CS_VAR_DIR"]) / "db.sqlite3")
+    )
+    with closing(db):
+        customer = [row[0] for row in db.execute(queries[0]).fetchall()]
+        (answered,) = db.execute(queries[1]).fetchone()
+        (extra,) = db.execute(queries[2]).fetchone()
     return customer, int(answered), int(extra)
 
 
+def _phrasings() -> list[str]:
+    """What customers say in the scripted shop conversations, in order."""
+    path = ROOT / "benchmarks" / "data" / "conversations" / "shop.json"
+    conversations = json.loads(path.read_text())["conversations"]
+    return [step["say"] for conversation in conversations for step in conversation["steps"]]
+
+
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    database_url = _fresh_database()
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    embedded = args.layout == "embedded"
+    database_url = None if embedded else fresh_database()
     env = _server_env(database_url)
+    if embedded:
+        shutil.rmtree(env["CS_VAR_DIR"], ignore_errors=True)
+    else:
+        redis.Redis.from_url(REDIS_URL).flushdb()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     manage = [sys.executable, "manage.py"]
-    subprocess.run(
-        [*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
-    seed = subprocess.run(
-        [*manage, "demo_seed", "--password", "bench-password", "--origin", base],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    key = next(line.split()[-1] for line in seed.stdout.splitlines() if "widget key" in line)
-    server = subprocess.Popen(
-        [
-            *[sys.executable, "-m", "cs_platform.serve", "--host", "127.0.0.1"],
-            *["--port", str(port), "--workers", str(args.workers), "--log-level", "warning"],
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
+    steps = [
+        ["migrate", "--noinput"],
+        ["demo_seed", "--password", "bench-password", "--port", str(port)],
+    ]
+    if args.bot:
+        steps.append(["demo_bots", "--only", "retail", "--epochs", str(args.epochs)])
+        steps[-1] += ["--port", str(port)]
+    outputs = [
+        subprocess.run(
+            [*manage, *step], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        ).stdout
+        for step in steps
+    ]
+    key = next(line.split()[-1] for line in outputs[1].splitlines() if "widget key" in line)
+    texts = _phrasings() if args.bot else ["where is my order?"]
+    if embedded:
+        # What `make demo` runs.
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        command.append("cs_platform.asgi:application")
+    else:
+        command = [sys.executable, "-m", "cs_platform.serve", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--workers", str(args.workers), "--log-level", "warning"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310
-                break
-            except OSError:
-                await asyncio.sleep(0.25)
-        else:
-            raise RuntimeError("the server did not start")
+        await wait_for_health(base)
         await asyncio.sleep(2)  # let every worker finish importing
-        pids = _process_tree(server.pid)
-        idle_rss = _rss_mb(pids)
+        pids = process_tree(server.pid)
+        idle_rss = rss_mb(pids)
         peak_rss = idle_rss
 
         async def watch_memory() -> None:
             nonlocal peak_rss
             while True:
-                peak_rss = max(peak_rss, _rss_mb(pids))
+                peak_rss = max(peak_rss, rss_mb(pids))
                 await asyncio.sleep(0.5)
 
         watcher = asyncio.create_task(watch_memory())
         # Session tokens first (HTTP), then every session opens its socket at once.
         tokens = await asyncio.gather(
-            *(asyncio.to_thread(_token, base, key, base) for _ in range(args.sessions))
+            *(asyncio.to_thread(session_token, base, key, base) for _ in range(args.sessions))
         )
         deadline = time.monotonic() + args.timeout
         began = time.perf_counter()
         results = await asyncio.gather(
-            *(_session(base, key, base, token, args.messages, deadline) for token in tokens),
+            *(
+                _session(base, key, base, token, texts[i::7] or texts, args.messages, deadline)
+                for i, token in enumerate(tokens)
+            ),
             return_exceptions=True,
         )
         elapsed = time.perf_counter() - began
@@ -260,7 +304,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     sessions = [r for r in results if isinstance(r, SessionResult)]
     failures = [repr(r) for r in results if not isinstance(r, SessionResult)]
     expected = args.sessions * args.messages
-    stored_ids, answered, extra_rows = _stored(database_url)
+    stored_ids, answered, extra_rows = _stored(database_url, env)
     stored = set(stored_ids)
     sent = [cid for r in sessions for cid in r.sent]
     acked = {cid for r in sessions for cid in r.acked}
@@ -300,18 +344,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--messages", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--layout", choices=("production", "embedded"), default="production")
+    parser.add_argument("--bot", action="store_true", help="build and talk to the demo shop bot")
+    parser.add_argument("--epochs", type=int, default=2, help="the shop bot's NLU epochs")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--output", default="chat_load", help="result file name (no .json)")
     args = parser.parse_args()
     metrics = asyncio.run(_run(args))
+    server = (
+        "daphne, one process, SQLite, in-memory channel layer (make demo)"
+        if args.layout == "embedded"
+        else f"cs_platform.serve (uvicorn), {args.workers} worker(s), PostgreSQL + Redis channel "
+        "layer"
+    )
+    replier = (
+        "the demo shop bot (dialogue engine, trained NLU, knowledge base, flows)"
+        if args.bot
+        else "the dialogue engine on a workspace with no knowledge"
+    )
     result = {
         "name": args.output,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python -m benchmarks.chat_load", *sys.argv[1:]]),
         "machine": machine(),
-        "setup": "cs_platform.serve (uvicorn) workers on PostgreSQL + Redis channel layer, "
-        "acknowledgement replier, client and server on the same 2 cores, traffic on 127.0.0.1",
+        "setup": f"{server}; {replier}; client and server on the same 2 cores, traffic on "
+        "127.0.0.1",
         "metrics": metrics,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
