@@ -33,6 +33,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,6 +48,7 @@ import redis
 import websockets
 
 from benchmarks.chat_load import (
+    PG_ADMIN_URL,
     fresh_database,
     process_tree,
     rss_mb,
@@ -59,6 +61,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/11")
+BUILT_DB = "cs_faults_built"
 CONVERSATIONS = ROOT / "benchmarks" / "data" / "conversations" / "shop.json"
 # How long a customer waits for a reply before resending (the widget's outbox does the same).
 REPLY_WAIT_S = 45.0
@@ -99,21 +102,24 @@ def _env(database_url: str, var_dir: Path) -> dict[str, str]:
     return env
 
 
-def _build_bot(env: dict[str, str], port: int, epochs: int) -> str:
-    """Migrates, seeds the demo and builds the shop bot; returns its widget key."""
+def _build_bot(env: dict[str, str], epochs: int) -> None:
+    """Migrates, seeds the demo and builds the shop bot."""
     manage = [sys.executable, "manage.py"]
     # The build indexes inline (no broker): the worker isn't up yet and it would wait for it.
     inline = {k: v for k, v in env.items() if k != "CELERY_BROKER_URL"}
     steps = [
         ["migrate", "--noinput"],
-        ["demo_seed", "--password", "faults-password", "--port", str(port)],
-        ["demo_bots", "--only", "retail", "--epochs", str(epochs), "--port", str(port)],
+        ["demo_seed", "--password", "faults-password"],
+        ["demo_bots", "--only", "retail", "--epochs", str(epochs)],
     ]
     for step in steps:
         started = time.perf_counter()
         subprocess.run([*manage, *step], cwd=ROOT, env=inline, check=True, capture_output=True)
         print(f"  {step[0]}: {time.perf_counter() - started:.0f} s", flush=True)
-    with psycopg.connect(env["DATABASE_URL"]) as db:
+
+
+def _demo_key(database_url: str) -> str:
+    with psycopg.connect(database_url) as db:
         row = db.execute("SELECT public_key FROM accounts_workspace WHERE slug = 'demo'").fetchone()
     assert row is not None, "the demo shop was not built"
     return str(row[0])
@@ -278,17 +284,38 @@ def _counts(database_url: str) -> dict[str, int]:
         }
 
 
+def _database_copy(source: str, target: str) -> str:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {target} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {target} TEMPLATE {source}")
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{target}"
+
+
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    database_url = fresh_database("cs_faults")
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    redis.Redis.from_url(BROKER_URL).flushdb()
     var_dir = ROOT / "var" / "faults"
-    subprocess.run(["rm", "-rf", str(var_dir)], check=True)
-    env = _env(database_url, var_dir)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    print("building the demo shop bot", flush=True)
-    key = _build_bot(env, port, args.epochs)
+    # The bot is built once (about 8 minutes) into a template database and var/faults; each run
+    # starts from a copy of that database, with no conversation in it.
+    with psycopg.connect(PG_ADMIN_URL) as admin:
+        built = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BUILT_DB]).fetchone()
+    if args.rebuild or not built or not var_dir.is_dir():
+        shutil.rmtree(var_dir, ignore_errors=True)
+        database_url = fresh_database(BUILT_DB)
+        print("building the demo shop bot", flush=True)
+        _build_bot(_env(database_url, var_dir), args.epochs)
+    database_url = _database_copy(BUILT_DB, "cs_faults")
+    env = _env(database_url, var_dir)
+    key = _demo_key(database_url)
+    subprocess.run(
+        [sys.executable, "manage.py", "demo_seed", "--port", str(port)],
+        cwd=ROOT,
+        env={k: v for k, v in env.items() if k != "CELERY_BROKER_URL"},
+        check=True,
+        capture_output=True,
+    )
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(BROKER_URL).flushdb()
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "cs_platform", "worker", "-c", "1", "-l", "WARNING"],
         cwd=ROOT,
@@ -305,7 +332,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await wait_for_health(base)
         scripts = [
-            [step["say"] for step in conversation["steps"]]
+            [step["say"] for step in conversation["steps"] if "say" in step]
             for conversation in json.loads(CONVERSATIONS.read_text())["conversations"]
         ]
         customers = [Customer(script=scripts[i % len(scripts)]) for i in range(args.sessions)]
@@ -369,6 +396,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="the shop bot's NLU epochs")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--settle", type=float, default=120)
+    parser.add_argument("--rebuild", action="store_true", help="build the bot again")
     args = parser.parse_args()
     random.seed(19)
     metrics = asyncio.run(_run(args))

@@ -1,15 +1,15 @@
 """The process-wide Qdrant client, opened from settings on first use."""
 
 import atexit
-import functools
 
 from django.conf import settings
 from qdrant_client import QdrantClient
 
+from apps.core.process import process_wide
 from ml.vectors import QdrantLocation, qdrant_open
 
 
-@functools.cache
+@process_wide
 def qdrant_client() -> QdrantClient:
     location = QdrantLocation(
         url=settings.QDRANT_URL or None,

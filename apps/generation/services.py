@@ -12,7 +12,6 @@ import re
 import shutil
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +22,7 @@ from django.conf import settings
 
 from apps.accounts.models import Workspace
 from apps.chat.models import Conversation, Message
+from apps.core.process import process_wide
 from apps.generation.selectors import training_record_list
 from apps.knowledge.models import AnswerVariable
 from apps.knowledge.services.variables import AnswerFiller
@@ -51,7 +51,7 @@ def adapter_registry() -> AdapterRegistry:
     return AdapterRegistry(Path(settings.GENERATION_ADAPTERS_DIR))
 
 
-@cache
+@process_wide
 def engine_get() -> FallbackEngine:
     """vLLM when ``VLLM_BASE_URL`` is set, then the in-process model when a base model exists;
     the extractive answer is always last. One chain (and one circuit breaker) per process."""

@@ -1,12 +1,12 @@
 """The process's NLU models: one shared encoder, each workspace's active model loaded on first
 use and reloaded when a newer run becomes active."""
 
-import functools
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apps.accounts.models import Workspace
+from apps.core.process import process_wide
 from apps.nlu.selectors import active_run
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ _lock = threading.Lock()
 _loaded: dict[int, int] = {}  # workspace id -> run id of the loaded model
 
 
-@functools.cache
+@process_wide
 def shared_runtime() -> "NluRuntime":
     from ml.nlu.runtime import NluRuntime
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.accounts.models import Membership, Role, User, Workspace
 from apps.chat.models import Conversation, Message
 from apps.core.exceptions import Forbidden, NotFound
+from apps.core.process import process_wide
 from apps.safety import crypto
 from apps.safety.models import KnowledgePiiReport, MessageOriginal, PiiRevealLog, SafetyPolicy
 from ml.safety.contracts import InjectionVerdict, Redaction
@@ -69,7 +70,7 @@ def detector_for(policy: Policy) -> "PiiDetector":
     return _detector(policy.order_id_patterns, policy.invoice_id_patterns)
 
 
-@functools.cache
+@process_wide
 def injection_detector() -> "InjectionDetector":
     from ml.safety.injection import InjectionDetector
 

@@ -1,23 +1,23 @@
 """The process-wide pieces retrieval needs: the encoder, each workspace's index."""
 
-import functools
 from pathlib import Path
 
 from django.conf import settings
 
 from apps.accounts.models import Workspace
+from apps.core.process import process_wide
 from apps.core.vectors import qdrant_client
 from ml.retrieval.encoder import DenseEncoder
 from ml.retrieval.index import ChunkIndex
 from ml.retrieval.sparse import Bm25Encoder
 
 
-@functools.cache
+@process_wide
 def dense_encoder() -> DenseEncoder:
     return DenseEncoder()
 
 
-@functools.cache
+@process_wide
 def sparse_encoder() -> Bm25Encoder:
     return Bm25Encoder()
 
