@@ -1,6 +1,7 @@
-from typing import Any, Literal
+from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import Invitation, Membership, Role, Workspace
@@ -75,7 +76,8 @@ class InvitationOutput(serializers.ModelSerializer[Invitation]):
         model = Invitation
         fields = ["id", "email", "role", "status", "created_at", "expires_at"]
 
-    def get_status(self, invitation: Invitation) -> Literal["pending", "expired"]:
+    @extend_schema_field(serializers.CharField(help_text='"pending" or "expired".'))
+    def get_status(self, invitation: Invitation) -> str:
         return "pending" if invitation.expires_at > timezone.now() else "expired"
 
 

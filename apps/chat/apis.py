@@ -32,7 +32,7 @@ from apps.chat.serializers import (
     WidgetSessionOutput,
 )
 from apps.core.exceptions import Unauthorized
-from apps.core.pagination import DefaultPagination
+from apps.core.pagination import PAGE_PARAMETERS, DefaultPagination, paginated
 from apps.core.ratelimit import Rate, rate_limit_allow
 from apps.dialogue.services import turn_dispatch
 
@@ -44,7 +44,11 @@ def _client_ip(request: Request) -> str:
 class ConversationListApi(WorkspaceScopedView):
     capabilities = {"GET": Capability.CONVERSATIONS_READ}
 
-    @extend_schema(parameters=[ConversationListFilter], responses=ConversationOutput(many=True))
+    @extend_schema(
+        parameters=[ConversationListFilter, *PAGE_PARAMETERS],
+        responses=paginated(ConversationOutput),
+        operation_id="v1_workspaces_conversations_list",
+    )
     def get(self, request: Request, workspace_slug: str) -> Response:
         filters = ConversationListFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -70,7 +74,11 @@ class ConversationDetailApi(WorkspaceScopedView):
 class MessageListApi(WorkspaceScopedView):
     capabilities = {"GET": Capability.CONVERSATIONS_READ}
 
-    @extend_schema(parameters=[MessageListFilter], responses=MessageOutput(many=True))
+    @extend_schema(
+        parameters=[MessageListFilter, *PAGE_PARAMETERS],
+        responses=paginated(MessageOutput),
+        operation_id="v1_workspaces_conversations_messages_list",
+    )
     def get(self, request: Request, workspace_slug: str, conversation_id: int) -> Response:
         filters = MessageListFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)

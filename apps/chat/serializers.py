@@ -7,7 +7,9 @@ from apps.chat.services import CLIENT_MESSAGE_ID_MAX
 
 
 class MessageOutput(serializers.ModelSerializer[Message]):
-    agent = serializers.CharField(source="agent.username", read_only=True, default=None)
+    agent = serializers.CharField(
+        source="agent.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Message
@@ -24,7 +26,7 @@ class WidgetMessageOutput(serializers.ModelSerializer[Message]):
 
 class ConversationOutput(serializers.ModelSerializer[Conversation]):
     assigned_agent = serializers.CharField(
-        source="assigned_agent.username", read_only=True, default=None
+        source="assigned_agent.username", read_only=True, default=None, allow_null=True
     )
     message_count = serializers.IntegerField(read_only=True)
     customer_session = serializers.UUIDField(source="customer_session_id", read_only=True)
@@ -51,7 +53,7 @@ class ConversationListFilter(serializers.Serializer[None]):
 
 
 class MessageListFilter(serializers.Serializer[None]):
-    after = serializers.IntegerField(min_value=0, required=False)
+    after = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False)
 
 
 class WidgetSessionInput(serializers.Serializer[None]):

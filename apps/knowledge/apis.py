@@ -3,7 +3,7 @@ call one service or selector, and serialize."""
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from apps.accounts.apis import WorkspaceScopedView
 from apps.accounts.models import User
 from apps.accounts.roles import Capability
-from apps.core.pagination import DefaultPagination
+from apps.core.pagination import PAGE_PARAMETERS, DefaultPagination, paginated
 from apps.knowledge import selectors, serializers
 from apps.knowledge.services import articles, documents, graph, search, variables
 
@@ -29,7 +29,11 @@ def _user(request: Request) -> User:
 class ArticleListApi(WorkspaceScopedView):
     capabilities = {"GET": READ, "POST": MANAGE}
 
-    @extend_schema(responses=serializers.ArticleOutput(many=True))
+    @extend_schema(
+        parameters=PAGE_PARAMETERS,
+        responses=paginated(serializers.ArticleOutput),
+        operation_id="v1_workspaces_knowledge_articles_list",
+    )
     def get(self, request: Request, workspace_slug: str) -> Response:
         rows = selectors.article_list(
             workspace=self.workspace,
@@ -108,7 +112,11 @@ class DocumentListApi(WorkspaceScopedView):
     capabilities = {"GET": READ, "POST": MANAGE}
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(responses=serializers.DocumentOutput(many=True))
+    @extend_schema(
+        parameters=PAGE_PARAMETERS,
+        responses=paginated(serializers.DocumentOutput),
+        operation_id="v1_workspaces_knowledge_documents_list",
+    )
     def get(self, request: Request, workspace_slug: str) -> Response:
         rows = selectors.document_list(workspace=self.workspace)
         paginator = DefaultPagination()
@@ -151,7 +159,9 @@ class HitTestApi(WorkspaceScopedView):
 
     @extend_schema(
         request=serializers.HitTestInput,
-        responses=serializers.PassageOutput(many=True),
+        responses=inline_serializer(
+            "HitTestOutput", {"results": serializers.PassageOutput(many=True)}
+        ),
         summary="What retrieval returns for a question, with each channel's score and reasons",
     )
     def post(self, request: Request, workspace_slug: str) -> Response:
@@ -179,7 +189,10 @@ class AnswerVariableListApi(WorkspaceScopedView):
 
     capabilities = {"GET": READ, "POST": MANAGE}
 
-    @extend_schema(responses=serializers.AnswerVariableListOutput)
+    @extend_schema(
+        responses=serializers.AnswerVariableListOutput,
+        operation_id="v1_workspaces_knowledge_variables_list",
+    )
     def get(self, request: Request, workspace_slug: str) -> Response:
         rows = selectors.answer_variable_list(workspace=self.workspace)
         return Response({"results": serializers.AnswerVariableOutput(rows, many=True).data})
@@ -248,7 +261,11 @@ class UnfilledVariableListApi(WorkspaceScopedView):
 class EntityListApi(WorkspaceScopedView):
     capabilities = {"GET": READ, "POST": MANAGE}
 
-    @extend_schema(responses=serializers.EntityOutput(many=True))
+    @extend_schema(
+        parameters=PAGE_PARAMETERS,
+        responses=paginated(serializers.EntityOutput),
+        operation_id="v1_workspaces_knowledge_entities_list",
+    )
     def get(self, request: Request, workspace_slug: str) -> Response:
         rows = selectors.entity_list(
             workspace=self.workspace,
@@ -302,7 +319,11 @@ class EntityDetailApi(WorkspaceScopedView):
 class RelationListApi(WorkspaceScopedView):
     capabilities = {"GET": READ, "POST": MANAGE}
 
-    @extend_schema(responses=serializers.RelationOutput(many=True))
+    @extend_schema(
+        parameters=PAGE_PARAMETERS,
+        responses=paginated(serializers.RelationOutput),
+        operation_id="v1_workspaces_knowledge_relations_list",
+    )
     def get(self, request: Request, workspace_slug: str) -> Response:
         rows = selectors.relation_list(workspace=self.workspace)
         paginator = DefaultPagination()

@@ -129,8 +129,9 @@ class RelationOutput(serializers.ModelSerializer[Relation]):
 
 
 class RelationInput(serializers.Serializer[Any]):
-    head_id = serializers.IntegerField()
-    tail_id = serializers.IntegerField()
+    # Bounded: an id past the database's 64-bit integers is an error, not a crash.
+    head_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    tail_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     relation = serializers.CharField(max_length=60, required=False, default="related_to")
 
 

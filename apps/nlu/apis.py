@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from apps.accounts.apis import WorkspaceScopedView
 from apps.accounts.roles import Capability
-from apps.core.pagination import DefaultPagination
+from apps.core.pagination import PAGE_PARAMETERS, DefaultPagination, paginated
 from apps.nlu import selectors, services
 from apps.nlu.serializers import (
     ExampleInput,
@@ -38,7 +38,12 @@ class IntentListApi(WorkspaceScopedView):
 class ExampleListApi(WorkspaceScopedView):
     capabilities = {"GET": Capability.NLU_READ, "POST": Capability.NLU_MANAGE}
 
-    @extend_schema(responses=ExampleOutput(many=True), summary="Training examples (newest first)")
+    @extend_schema(
+        parameters=PAGE_PARAMETERS,
+        responses=paginated(ExampleOutput),
+        operation_id="v1_workspaces_nlu_examples_list",
+        summary="Training examples (newest first)",
+    )
     def get(self, request: Request, workspace_slug: str) -> Response:
         rows = selectors.example_list(
             workspace=self.workspace, intent=request.query_params.get("intent")

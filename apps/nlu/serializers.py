@@ -32,7 +32,9 @@ class ExampleInput(serializers.Serializer[TrainingExample]):
 
 
 class ExampleOutput(serializers.ModelSerializer[TrainingExample]):
-    intent = serializers.CharField(source="intent.name", default=None, read_only=True)
+    intent = serializers.CharField(
+        source="intent.name", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = TrainingExample

@@ -7,7 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.accounts.models import Invitation, Role
 from apps.dialogue.models import TurnTrace
-from apps.knowledge.models import Article, Document, Entity, Relation
+from apps.knowledge.models import AnswerVariable, Article, Document, Entity, Relation
 from apps.nlu.models import Intent, TrainingExample, TrainingRun
 from tests.factories import ConversationFactory, MembershipFactory, MessageFactory
 
@@ -57,11 +57,15 @@ def b_objects(workspace_b: Any) -> dict[str, Any]:
     trace = TurnTrace.objects.create(
         workspace=workspace_b, conversation=conversation, customer_message=message, intent="x"
     )
+    variable = AnswerVariable.objects.create(
+        workspace=workspace_b, name="B's secret", key="bssecret", value="B's secret"
+    )
     return {
         "workspace_slug": workspace_b.slug,
         "conversation_id": conversation.id,
         "member_id": membership.id,
         "invitation_id": invitation.id,
+        "variable_id": variable.id,
         "message_id": message.id,
         "article_id": article.id,
         "document_id": document.id,
