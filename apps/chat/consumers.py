@@ -23,9 +23,8 @@ from apps.chat import events, selectors, services
 from apps.chat.models import Conversation
 from apps.core.db import db_async
 from apps.core.errors import validation_message
-from apps.core.exceptions import ApplicationError, RateLimited
-from apps.core.ratelimit import LocalWindow, Rate, rate_limit_allow
-from apps.dialogue.replies import TurnInput
+from apps.core.exceptions import ApplicationError
+from apps.core.ratelimit import LocalWindow, Rate
 from apps.dialogue.services import turn_start
 from apps.feedback.services import feedback_record
 
@@ -34,9 +33,9 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_IDLE = 4408
+HISTORY_LIMIT = 200
 # Integers in events are ids, counts and scores: JSON allows any size, the database doesn't.
 _INT_MAX = 2**63 - 1
-HISTORY_LIMIT = 200
 
 
 class EventError(Exception):
@@ -53,12 +52,13 @@ def _field(data: dict[str, Any], name: str, kind: type, *, required: bool = True
             raise EventError("invalid", f"'{name}' is required.")
         return None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise EventError("invalid", f"'{name}' must be a {kind.__name__}.")
     if isinstance(value, int) and not 0 <= value <= _INT_MAX:
         raise EventError("invalid", f"'{name}' must be between 0 and {_INT_MAX}.")
     if isinstance(value, str) and not _is_storable_text(value):
         raise EventError("invalid", f"'{name}' holds a NUL or an unpaired surrogate character.")
-        raise EventError("invalid", f"'{name}' must be a {kind.__name__}.")
     return value
+
 
 def _is_storable_text(value: str) -> bool:
     """No NUL (PostgreSQL refuses it in text) and no lone surrogate (not encodable as UTF-8)."""
@@ -94,7 +94,6 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-
 class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     """What both sockets share: decoding, limits, error events, relaying group events."""
 
@@ -105,10 +104,10 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.groups_joined = set()
         self.last_activity = time.monotonic()
+        self.idle_task: asyncio.Task[None] | None = None
         # Set once the socket is closed by the server; ``authenticated`` once it may send events.
         self.refused = False
         self.authenticated = False
-        self.idle_task: asyncio.Task[None] | None = None
         self.event_limit = LocalWindow(Rate.parse(settings.CHAT_RATE_EVENTS_PER_SOCKET))
         await super().websocket_connect(message)
 
@@ -135,17 +134,18 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def send_error(self, code: str, message: str, ref: Any = None) -> None:
         await self.send_event("error", code=code, message=message, ref=ref)
 
+    async def refuse(self, close_code: int, code: str, message: str) -> None:
         self.refused = True
         if self.idle_task and self.idle_task is not asyncio.current_task():
             self.idle_task.cancel()
-    async def refuse(self, close_code: int, code: str, message: str) -> None:
         await self.send_error(code, message)
         await self.close(code=close_code)
 
+    def start_idle_watch(self) -> None:
         if self.idle_task:
             self.idle_task.cancel()
-    def start_idle_watch(self) -> None:
         self.idle_task = asyncio.get_running_loop().create_task(self._idle_watch())
+
     def start_auth_watch(self) -> None:
         self.idle_task = asyncio.get_running_loop().create_task(self._auth_watch())
 
@@ -155,7 +155,6 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.refuse(
                 CLOSE_UNAUTHENTICATED, "auth_timeout", "No auth event arrived in time."
             )
-
 
     async def _idle_watch(self) -> None:
         timeout = settings.CHAT_IDLE_TIMEOUT_SECONDS
@@ -170,14 +169,14 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         client = self.scope.get("client") or ("unknown", 0)
         return str(client[0])
 
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.refused:
             return  # closed by the server: whatever the client still sends is dropped
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self.last_activity = time.monotonic()
         # Every frame counts, good or bad: a flood of garbage costs the client the same.
         if not self.event_limit.allow():
             await self.send_error("rate_limited", "Too many events; slow down.")
             return
-        self.last_activity = time.monotonic()
         if text_data is None:
             await self.send_error("invalid", "Send JSON text frames.")
             return
@@ -234,8 +233,8 @@ class CustomerConsumer(ChatConsumer):
     ``{"v": 1, "type": "auth", "token": ...}``. The token is never in the URL: URLs end up in
     access logs, and a token read from a log would open that customer's history."""
 
-        "auth": "on_auth",
     handlers = {
+        "auth": "on_auth",
         "sync": "on_sync",
         "message.send": "on_message_send",
         "feedback": "on_feedback",
@@ -269,6 +268,7 @@ class CustomerConsumer(ChatConsumer):
         except ApplicationError as exc:
             close = CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_UNAUTHENTICATED
             await self.refuse(close, exc.code, exc.message)
+            return
         self.conversation_id = None
         self.acked_directly: deque[int] = deque(maxlen=64)
         self.start_auth_watch()
@@ -285,7 +285,6 @@ class CustomerConsumer(ChatConsumer):
             await self.refuse(CLOSE_UNAUTHENTICATED, exc.code, exc.message)
             return
         self.authenticated = True
-            return
         conversation = await db_async(selectors.conversation_current_for_session)(
             session=self.session
         )
@@ -316,7 +315,7 @@ class CustomerConsumer(ChatConsumer):
     async def on_message_send(self, data: dict[str, Any]) -> None:
         client_message_id = _field(data, "client_message_id", str)
         text = _field(data, "text", str)
-        message, conversation_id, created, status = await db_async(_receive)(
+        message, conversation_id, status = await db_async(_receive)(
             self.session, text, client_message_id, self.client_ip()
         )
         await self.follow(conversation_id)
@@ -324,15 +323,10 @@ class CustomerConsumer(ChatConsumer):
         # it must not depend on when this socket joined the conversation's group.
         self.acked_directly.append(message["id"])
         await self.send_event("message.new", conversation_id=conversation_id, message=message)
-        if created and status == Conversation.Status.BOT:
-            turn = TurnInput(
-                workspace_id=self.workspace.id,
-                language=self.workspace.language,
-                conversation_id=conversation_id,
-                # What was stored: redacted. The raw event text never goes further than this.
-                text=message["text"],
-            )
-            turn_start(turn=turn, customer_message_id=message["id"])
+        if status == Conversation.Status.BOT:
+            # The stored message's bot turn: started now, or, for a resend, again if it failed
+            # (a turn that is done or running elsewhere is left alone).
+            turn_start(customer_message_id=message["id"])
 
     async def on_feedback(self, data: dict[str, Any]) -> None:
         message_id = _field(data, "message_id", int)
@@ -387,20 +381,14 @@ def _history(
 
 def _receive(
     session: CustomerSession, text: str, client_message_id: str, ip: str
-) -> tuple[dict[str, Any], int, bool, str]:
+) -> tuple[dict[str, Any], int, str]:
     """One trip to the database thread: limits, store, and what the consumer needs next."""
-    session_rate = Rate.parse(settings.CHAT_RATE_MESSAGES_PER_SESSION)
-    ip_rate = Rate.parse(settings.CHAT_RATE_MESSAGES_PER_IP)
-    if not (
-        rate_limit_allow(scope="msg-session", key=str(session.id), rate=session_rate)
-        and rate_limit_allow(scope="msg-ip", key=ip, rate=ip_rate)
-    ):
-        raise RateLimited("You are sending messages too fast; wait a moment.")
-    message, created = services.customer_message_receive(
+    services.customer_message_limit(session=session, ip=ip)
+    message, _ = services.customer_message_receive(
         session=session, text=text, client_message_id=client_message_id
     )
     status = Conversation.objects.values_list("status", flat=True).get(id=message.conversation_id)
-    return events.message_payload(message), message.conversation_id, created, status
+    return events.message_payload(message), message.conversation_id, status
 
 
 class AgentConsumer(ChatConsumer):
@@ -424,7 +412,6 @@ class AgentConsumer(ChatConsumer):
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-        self.authenticated = True
             await self.refuse(CLOSE_UNAUTHENTICATED, "not_authenticated", "Sign in first.")
             return
         try:
@@ -437,6 +424,7 @@ class AgentConsumer(ChatConsumer):
             await self.refuse(CLOSE_FORBIDDEN, exc.code, exc.message)
             return
         self.agent = user
+        self.authenticated = True
         await self.join(events.agents_group(self.workspace.id))
         self.start_idle_watch()
 

@@ -1232,10 +1232,10 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
       state.connected = true;
       state.everConnected = true;
       setStatus(null);
+      send({ type: "auth", token: state.token });
       send({ type: "sync", after: state.lastMessageId });
       flushOutbox();
     });
-      send({ type: "auth", token: state.token });
     ws.addEventListener("message", (event) => {
       if (state.ws === ws && typeof event.data === "string") onServerEvent(event.data);
     });
