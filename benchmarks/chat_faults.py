@@ -9,13 +9,15 @@ vector store allows (no Qdrant server is installable here): one web worker holdi
 local folder. The bot is the demo shop's, built as ``make demo`` builds it (intents, knowledge,
 flows, a trained NLU model; ``--epochs``), answering with the dialogue engine.
 
-Each of ``--sessions`` customers plays one of the scripted shop conversations
-(``benchmarks/data/conversations/shop.json``) as the widget does: it sends a message, waits for
-the reply, and after a dropped socket reconnects, syncs and resends what has no reply yet (same
-``client_message_id``). Meanwhile, ``--rounds`` times: every Redis client is killed, every
+``--sessions`` customers are in conversation at any time. Each plays one of the scripted shop
+conversations (``benchmarks/data/conversations/shop.json``) as the widget does: it sends a
+message, waits for the reply, and after a dropped socket reconnects, syncs and resends what has
+no reply yet (same ``client_message_id``); when it is done, a new customer takes its place.
+Meanwhile, ``--rounds`` times, ``FAULT_SPACING_S`` apart: every Redis client is killed, every
 database backend of the run's database is terminated, and the web worker is killed with SIGKILL
-(its supervisor starts a new one). After the customers are done the run waits (bounded) for the
-bot to catch up, then counts from the database:
+(its supervisor starts a new one). After the last fault, the customers finish their
+conversations and the run waits (bounded) for the bot to catch up, then counts from the
+database:
 
 - sent: distinct client message ids the customers sent; acknowledged: those the server
   acknowledged; stored: customer messages in the database;
@@ -65,12 +67,15 @@ BUILT_DB = "cs_faults_built"
 CONVERSATIONS = ROOT / "benchmarks" / "data" / "conversations" / "shop.json"
 # How long a customer waits for a reply before resending (the widget's outbox does the same).
 REPLY_WAIT_S = 45.0
+# Seconds between two faults.
+FAULT_SPACING_S = 6.0
 
 
 @dataclass
 class Customer:
-    script: list[str]
+    script: list[str] = field(default_factory=list)
     token: str = ""
+    conversations: int = 0
     sent: set[str] = field(default_factory=set)
     acked: set[str] = field(default_factory=set)
     replied: set[str] = field(default_factory=set)
@@ -131,6 +136,28 @@ async def _open(base: str, key: str, origin: str, customer: Customer, after: int
     await ws.send(json.dumps({"v": 1, "type": "auth", "token": customer.token}))
     await ws.send(json.dumps({"v": 1, "type": "sync", "after": after}))
     return ws
+
+
+async def _customer_slot(
+    base: str,
+    key: str,
+    customer: Customer,
+    scripts: list[list[str]],
+    slot: int,
+    faults: "asyncio.Task[None]",
+    deadline: float,
+) -> None:
+    """One of the concurrent customers: when a conversation ends, a new customer (a new widget
+    session) takes the slot, until the faults are over."""
+    turn = slot
+    while time.monotonic() < deadline:
+        customer.token = await asyncio.to_thread(session_token, base, key, base)
+        customer.script = scripts[turn % len(scripts)]
+        customer.conversations += 1
+        await _converse(base, key, customer, deadline)
+        turn += len(scripts) // 3 + 1
+        if faults.done():
+            return
 
 
 async def _converse(base: str, key: str, customer: Customer, deadline: float) -> None:
@@ -229,25 +256,34 @@ def _database_backends_terminate(database_url: str) -> int:
 
 
 def _web_worker_kill(server_pid: int) -> int | None:
-    workers = [pid for pid in process_tree(server_pid) if pid != server_pid]
-    if not workers:
-        return None
-    os.kill(workers[0], signal.SIGKILL)
-    return workers[0]
+    """SIGKILLs the supervisor's worker process (not its multiprocessing resource tracker)."""
+    for pid in process_tree(server_pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if pid != server_pid and b"multiprocessing.spawn" in command:
+            os.kill(pid, signal.SIGKILL)
+            return pid
+    return None
 
 
 async def _faults(database_url: str, server_pid: int, rounds: int, log: list[str]) -> None:
     began = time.monotonic()
     for round_ in range(rounds):
-        await asyncio.sleep(8)
+        await asyncio.sleep(FAULT_SPACING_S)
         n = await asyncio.to_thread(_redis_clients_kill)
         log.append(f"{time.monotonic() - began:.0f}s round {round_ + 1}: killed {n} Redis clients")
-        await asyncio.sleep(8)
+        await asyncio.sleep(FAULT_SPACING_S)
         n = await asyncio.to_thread(_database_backends_terminate, database_url)
         log.append(f"{time.monotonic() - began:.0f}s: terminated {n} database backends")
-        await asyncio.sleep(8)
+        await asyncio.sleep(FAULT_SPACING_S)
         pid = _web_worker_kill(server_pid)
         log.append(f"{time.monotonic() - began:.0f}s: SIGKILL web worker {pid}")
+        if pid is None:
+            raise RuntimeError("no web worker process to kill")
+    # Traffic goes on a little after the last fault (the new worker takes over).
+    await asyncio.sleep(2 * FAULT_SPACING_S)
 
 
 def _counts(database_url: str) -> dict[str, int]:
@@ -335,16 +371,16 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             [step["say"] for step in conversation["steps"] if "say" in step]
             for conversation in json.loads(CONVERSATIONS.read_text())["conversations"]
         ]
-        customers = [Customer(script=scripts[i % len(scripts)]) for i in range(args.sessions)]
-        tokens = await asyncio.gather(
-            *(asyncio.to_thread(session_token, base, key, base) for _ in customers)
-        )
-        for customer, token in zip(customers, tokens, strict=True):
-            customer.token = token
+        customers = [Customer() for _ in range(args.sessions)]
         deadline = time.monotonic() + args.timeout
         began = time.perf_counter()
         faults = asyncio.create_task(_faults(database_url, server.pid, args.rounds, fault_log))
-        await asyncio.gather(*(_converse(base, key, c, deadline) for c in customers))
+        await asyncio.gather(
+            *(
+                _customer_slot(base, key, c, scripts, slot, faults, deadline)
+                for slot, c in enumerate(customers)
+            )
+        )
         elapsed = time.perf_counter() - began
         await faults
         settle_until = time.monotonic() + args.settle
@@ -377,6 +413,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "faults_turns_retried": counts["turn_attempts_beyond_first"],
         "faults_turns_handed_off_after_failing": counts["turns_handed_off"],
         "faults_turns_still_open": counts["turns_open"],
+        "faults_customers": sum(c.conversations for c in customers),
         "faults_client_reconnects": sum(c.reconnects for c in customers),
         "faults_client_resends_after_waiting": sum(c.resends for c in customers),
         "faults_replies_seen_by_customers": sum(len(c.replied) for c in customers),

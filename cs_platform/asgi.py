@@ -15,6 +15,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from apps.core.middleware import StreamedBodyLimit  # noqa: E402
+from apps.dialogue.services import turn_recovery_ensure  # noqa: E402
 from apps.safety.services import models_warm_up  # noqa: E402
 from cs_platform.routing import websocket_urlpatterns  # noqa: E402
 
@@ -51,10 +52,17 @@ for _name in SERVER_LOGGERS:
 # threads race to import it (a concurrent first import of spaCy fails).
 models_warm_up()
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         # Bodies over the size limit are refused as they arrive, chunked ones included.
         "http": StreamedBodyLimit(django_asgi_app),
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    # The first request starts this process's bot-turn recovery loop on the server's event
+    # loop (a server that only ever saw REST messages still answers them).
+    turn_recovery_ensure()
+    await router(scope, receive, send)

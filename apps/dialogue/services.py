@@ -333,9 +333,14 @@ async def turn_run(*, customer_message_id: int) -> Message | None:
     """Claims the message's bot turn and runs it, renewing the lease while it runs. A failure
     puts the turn back to be tried again later (or hands the conversation to a person after the
     last attempt). ``None`` when the turn was not this process's to run."""
-    claim = await db_async(bot_turn_claim)(
-        customer_message_id=customer_message_id, lease_seconds=settings.TURN_LEASE_SECONDS
-    )
+    try:
+        claim = await db_async(bot_turn_claim)(
+            customer_message_id=customer_message_id, lease_seconds=settings.TURN_LEASE_SECONDS
+        )
+    except Exception:
+        # The database went away: the turn is still waiting, the recovery loop tries again.
+        logger.warning("bot turn not claimed message=%s", customer_message_id, exc_info=True)
+        return None
     if claim is None:
         return None
     turn = TurnInput(

@@ -133,5 +133,7 @@ async def drain_turns() -> None:
     """Waits for background bot turns of this loop to finish."""
     from apps.dialogue.services import _running
 
-    if _running:
-        await asyncio.wait_for(asyncio.gather(*_running, return_exceptions=True), timeout=10)
+    loop = asyncio.get_running_loop()
+    tasks = [task for task in _running.values() if task.get_loop() is loop]
+    if tasks:
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)

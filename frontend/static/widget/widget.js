@@ -882,7 +882,10 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
       showTyping("bot");
     }
     mutateList(() => {
-      el.querySelector(".msg__bubble").textContent += String(event.delta ?? "");
+      const bubble = el.querySelector(".msg__bubble");
+      // A bot turn that failed halfway runs again under the same stream id: start over.
+      if (event.restart) bubble.textContent = "";
+      bubble.textContent += String(event.delta ?? "");
     });
   }
 
