@@ -44,7 +44,7 @@ from ml.generation.contracts import Passage, Turn
 from ml.generation.prompts import SYSTEM_PROMPT
 from ml.nlu.contracts import NluResult
 from ml.retrieval.contracts import RetrievedPassage
-from ml.serving.fallback import GenerationTrace
+from ml.serving.fallback import GenerationTrace, passages_cited
 
 logger = logging.getLogger(__name__)
 
@@ -325,4 +325,13 @@ class EngineReplier:
             trace=generation,
         ):
             yield delta
-        self.meta = replace(self.meta, system_prompt=SYSTEM_PROMPT, generator=generation.to_json())
+        sources = self.meta.sources
+        # The passages the answer cites are its sources; all of them when it cites none.
+        if cited := {p.source_id for p in passages_cited(decision.passages, generation.cited)}:
+            sources = tuple(source for source in sources if source.get("id") in cited)
+        self.meta = replace(
+            self.meta,
+            sources=sources,
+            system_prompt=SYSTEM_PROMPT,
+            generator=generation.to_json(),
+        )

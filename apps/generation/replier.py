@@ -22,7 +22,7 @@ from apps.knowledge.services.search import knowledge_retrieve
 from apps.knowledge.services.variables import AnswerFiller, answer_stream_filled
 from ml.generation.contracts import Passage, Turn
 from ml.generation.prompts import SYSTEM_PROMPT
-from ml.serving.fallback import GenerationTrace
+from ml.serving.fallback import GenerationTrace, passages_cited
 
 
 def _turns_and_passages(
@@ -61,9 +61,11 @@ class GroundedReplier:
                     else ""
                 )
             ),
+            # The passages the answer cites are its sources (all of them when it cites none),
+            # each titled by its first words.
             sources=tuple(
-                {"title": f"[{p.pid}] {filler.fill(p.text)[:80]}", "chunk_id": p.source_id}
-                for p in passages
+                {"title": " ".join(filler.fill(p.text).split())[:80], "chunk_id": p.source_id}
+                for p in passages_cited(passages, self.trace.cited) or passages
             ),
             system_prompt=SYSTEM_PROMPT,
             generator=self.trace.to_json(),

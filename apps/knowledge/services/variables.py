@@ -14,6 +14,9 @@ an ``AnswerFiller`` before it reaches the customer:
   (the customer's own data, redacted from their message); any other is removed with the space
   before it, and so is a slot whose name was redacted (``{<PERSON_1>}}``).
 - Braces left over (a ``{{`` that never closes) are removed: a customer never sees ``{{``.
+- The generator's citations (``[P1]``, ``[P12]``) are removed with the spaces before them (at
+  the start of a line, with the spaces after them): they are for the system, which shows the
+  cited passages as the answer's sources. Other brackets (``[see below]``) stay.
 
     filler = AnswerFiller(values={"livechat": "https://..."}, own_placeholders={"CARD_1"})
     filler.fill(text)                          # a whole text
@@ -31,6 +34,7 @@ from apps.accounts.models import User, Workspace
 from apps.core.exceptions import ApplicationError
 from apps.knowledge.models import AnswerVariable
 from apps.knowledge.services.audit import audit_record
+from ml.generation.prompts import CITATION
 
 MAX_NAME = 100
 _NAME = r"[^{}<>\n]{1," + str(MAX_NAME) + "}?"
@@ -38,12 +42,17 @@ _NAME = r"[^{}<>\n]{1," + str(MAX_NAME) + "}?"
 _PLACEHOLDER = r"<[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_\d+>"
 SLOT = re.compile(r"\{\{\s*(" + _NAME + r")\s*\}\}")
 _TOKEN = re.compile(
-    r"(?P<rlead>[ \t]?)\{+\s*" + _PLACEHOLDER + r"\s*\}+"  # a slot whose name was redacted
+    # The generator's citations, one or several in a row, and the spaces around them.
+    r"(?P<cite>[ \t]*" + CITATION.pattern + r"(?:[ \t]*" + CITATION.pattern + r")*)"
+    r"(?P<cite_trail>[ \t]*)"
+    r"|(?P<rlead>[ \t]?)\{+\s*" + _PLACEHOLDER + r"\s*\}+"  # a slot whose name was redacted
     r"|\{\{\s*(?P<name>" + _NAME + r")\s*\}\}"
     r"|(?P<plead>[ \t]?)(?P<placeholder>" + _PLACEHOLDER + r")"
     r"|\{\{|\}\}"
 )
 _PARTIAL_PLACEHOLDER = re.compile(r"<[A-Z0-9_]*")
+# A citation not yet complete, or complete but maybe followed by more spaces to remove with it.
+_PARTIAL_CITATION = re.compile(r"\[(?:P(?:\d+(?:\][ \t]*)?)?)?")
 
 
 def variable_key(name: str) -> str:
@@ -68,7 +77,11 @@ class AnswerFiller:
     values: Mapping[str, str] = field(default_factory=dict)
     own_placeholders: frozenset[str] = frozenset()
 
-    def _replace(self, match: re.Match[str]) -> str:
+    def _replace(self, match: re.Match[str], line_start: bool) -> str:
+        if match.group("cite") is not None:
+            start = match.start()
+            begins_line = match.string[start - 1] == "\n" if start else line_start
+            return "" if begins_line else match.group("cite_trail")
         if match.group("name") is not None:
             name = match.group("name").strip()
             return self.values.get(variable_key(name)) or _unfilled(name)
@@ -77,13 +90,15 @@ class AnswerFiller:
             return match.group("plead") + placeholder
         return ""
 
-    def fill(self, text: str) -> str:
-        return _TOKEN.sub(self._replace, text)
+    def fill(self, text: str, *, line_start: bool = True) -> str:
+        """``line_start``: whether ``text`` begins a line (a streamed piece may not)."""
+        return _TOKEN.sub(lambda match: self._replace(match, line_start), text)
 
 
 class AnswerStream:
-    """Fills a streamed answer: text that may still become a variable or a placeholder (after an
-    unclosed ``{`` or a ``<PERS``), and the spaces before it, wait for the next chunk."""
+    """Fills a streamed answer: text that may still become a variable, a placeholder or a
+    citation (after an unclosed ``{``, a ``<PERS`` or a ``[P1``), and the spaces before it, wait
+    for the next chunk."""
 
     # A slot longer than a name can be is not one: its text goes out (its braces removed).
     HOLD_LIMIT = MAX_NAME + 30
@@ -91,6 +106,7 @@ class AnswerStream:
     def __init__(self, filler: AnswerFiller):
         self.filler = filler
         self.pending = ""
+        self.line_start = True
 
     def _safe_end(self) -> int:
         text = self.pending
@@ -104,6 +120,9 @@ class AnswerStream:
         angle = text.rfind("<", 0, end)
         if angle != -1 and _PARTIAL_PLACEHOLDER.fullmatch(text, angle, end):
             end = angle
+        bracket = text.rfind("[", 0, end)
+        if bracket != -1 and _PARTIAL_CITATION.fullmatch(text, bracket, end):
+            end = bracket
         # The space before a placeholder goes with it when it is removed.
         while end > 0 and text[end - 1] in " \t":
             end -= 1
@@ -113,11 +132,17 @@ class AnswerStream:
         self.pending += chunk
         end = self._safe_end()
         released, self.pending = self.pending[:end], self.pending[end:]
-        return self.filler.fill(released) if released else ""
+        return self._filled(released) if released else ""
 
     def finish(self) -> str:
         released, self.pending = self.pending, ""
-        return self.filler.fill(released)
+        return self._filled(released)
+
+    def _filled(self, released: str) -> str:
+        filled = self.filler.fill(released, line_start=self.line_start)
+        if filled:
+            self.line_start = filled.endswith("\n")
+        return filled
 
 
 async def answer_stream_filled(
