@@ -315,7 +315,7 @@ class CustomerConsumer(ChatConsumer):
     async def on_message_send(self, data: dict[str, Any]) -> None:
         client_message_id = _field(data, "client_message_id", str)
         text = _field(data, "text", str)
-        message, conversation_id, status = await db_async(_receive)(
+        message, reply, conversation_id, status = await db_async(_receive)(
             self.session, text, client_message_id, self.client_ip()
         )
         await self.follow(conversation_id)
@@ -323,7 +323,11 @@ class CustomerConsumer(ChatConsumer):
         # it must not depend on when this socket joined the conversation's group.
         self.acked_directly.append(message["id"])
         await self.send_event("message.new", conversation_id=conversation_id, message=message)
-        if status == Conversation.Status.BOT:
+        if reply is not None:
+            # A resend of a message the bot has answered: the client missed the answer (its
+            # live event was lost with a broker connection), so it gets it with the ack.
+            await self.send_event("message.new", conversation_id=conversation_id, message=reply)
+        elif status == Conversation.Status.BOT:
             # The stored message's bot turn: started now, or, for a resend, again if it failed
             # (a turn that is done or running elsewhere is left alone).
             turn_start(customer_message_id=message["id"])
@@ -381,14 +385,21 @@ def _history(
 
 def _receive(
     session: CustomerSession, text: str, client_message_id: str, ip: str
-) -> tuple[dict[str, Any], int, str]:
-    """One trip to the database thread: limits, store, and what the consumer needs next."""
+) -> tuple[dict[str, Any], dict[str, Any] | None, int, str]:
+    """One trip to the database thread: limits, store, and what the consumer needs next (for a
+    resend, the bot's reply if it has one)."""
     services.customer_message_limit(session=session, ip=ip)
-    message, _ = services.customer_message_receive(
+    message, created = services.customer_message_receive(
         session=session, text=text, client_message_id=client_message_id
     )
+    reply = None if created else selectors.bot_reply_for(message=message)
     status = Conversation.objects.values_list("status", flat=True).get(id=message.conversation_id)
-    return events.message_payload(message), message.conversation_id, status
+    return (
+        events.message_payload(message),
+        events.message_payload(reply) if reply else None,
+        message.conversation_id,
+        status,
+    )
 
 
 class AgentConsumer(ChatConsumer):

@@ -98,3 +98,10 @@ def bot_turns_due(*, limit: int = 50) -> list[int]:
         .order_by("lease_until")
         .values_list("customer_message_id", flat=True)[:limit]
     )
+
+
+def bot_reply_for(*, message: Message) -> Message | None:
+    """The bot's reply to a customer message, once stored."""
+    return Message.objects.filter(
+        conversation_id=message.conversation_id, client_message_id=f"reply-{message.id}"
+    ).first()

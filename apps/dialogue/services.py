@@ -232,27 +232,31 @@ class _DeltaStream:
             delta = "".join(self.pending)
             self.pending.clear()
             extra = {"restart": True} if self.restart else {}
-            try:
-                await events.apublish(
-                    self.group,
-                    events.event(
-                        "message.delta",
-                        conversation_id=self.conversation_id,
-                        stream_id=self.stream_id,
-                        delta=delta,
-                        **extra,
-                    ),
-                )
-            except Exception:
-                # Streaming is a courtesy: the stored reply and its message.done are what count,
-                # and a client that missed deltas gets the whole reply with them.
-                logger.warning("reply delta not published stream=%s", self.stream_id, exc_info=True)
-                continue
-            self.restart = False
+            event = events.event(
+                "message.delta",
+                conversation_id=self.conversation_id,
+                stream_id=self.stream_id,
+                delta=delta,
+                **extra,
+            )
+            if await _publish_quietly(self.group, event):
+                self.restart = False
 
     async def finish(self) -> None:
         if self.sender is not None:
             await self.sender
+
+
+async def _publish_quietly(group: str, event: dict[str, Any]) -> bool:
+    """Publishes a courtesy event (typing, a streamed delta). A broker that is down loses it
+    and the turn goes on: the stored reply and its ``message.done`` are what count, and a client
+    that missed deltas gets the whole reply with them (or with its next sync or resend)."""
+    try:
+        await events.apublish(group, event)
+    except Exception:
+        logger.warning("%s not published to %s", event.get("type"), group, exc_info=True)
+        return False
+    return True
 
 
 def _ms(since: float) -> float:
@@ -272,9 +276,8 @@ async def turn_handle(*, turn: TurnInput, customer_message_id: int, attempt: int
     replier = _replier_for(checks)
     group = events.conversation_group(conversation_id)
     stream_id = f"turn-{customer_message_id}"
-    await events.apublish(
-        group, events.event("typing", conversation_id=conversation_id, sender="bot", active=True)
-    )
+    typing = events.event("typing", conversation_id=conversation_id, sender="bot", active=True)
+    await _publish_quietly(group, typing)
     stream = _DeltaStream(group, conversation_id, stream_id, restart=attempt > 1)
     guarded = _GuardedText(checks.guard, checks.customer_keys)
     async for chunk in replier.stream(turn):

@@ -21,6 +21,10 @@
   const BACKOFF_START_MS = 500;
   const BACKOFF_MAX_MS = 10000;
   const RATE_LIMIT_RETRY_MS = 4000;
+  // With no answer this long after the server stored a message, ask for what we missed (a live
+  // event can be lost with a broker connection; the reply is stored all the same).
+  const REPLY_WATCH_MS = 20000;
+  const REPLY_WATCH_TRIES = 3;
   const TYPING_IDLE_MS = 3000;
   const TYPING_SHOWN_MAX_MS = 20000;
   const ALERT_SHOWN_MS = 8000;
@@ -192,6 +196,7 @@
     lastMessageId: 0,
     outbox: loadOutbox(),
     retryTimers: new Map(), // client_message_id -> timer, for rate-limited messages
+    replyWatch: { timer: 0, tries: 0 }, // a sync when a stored message gets no answer
     conversation: null,
     historySeen: false,
     open: false,
@@ -852,6 +857,24 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
     const sender = senderOf(message);
     if (sender === "agent" || sender === "bot") hideTyping();
     if (live && sender !== "customer") noteUnread();
+    if (sender === "customer" && live) watchForReply();
+    else if (sender !== "customer") stopReplyWatch();
+  }
+
+  function watchForReply() {
+    clearTimeout(state.replyWatch.timer);
+    if (state.conversation && state.conversation.status !== "bot") return; // a person answers
+    state.replyWatch.timer = setTimeout(() => {
+      if (state.replyWatch.tries >= REPLY_WATCH_TRIES) return;
+      state.replyWatch.tries += 1;
+      send({ type: "sync", after: state.lastMessageId });
+      watchForReply();
+    }, REPLY_WATCH_MS);
+  }
+
+  function stopReplyWatch() {
+    clearTimeout(state.replyWatch.timer);
+    state.replyWatch.tries = 0;
   }
 
   function acknowledge(clientId) {
@@ -872,6 +895,7 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
 
   function onDelta(event) {
     if (!event.stream_id) return;
+    watchForReply(); // the answer is coming: wait for its end from now
     let el = streams.get(event.stream_id);
     if (!el) {
       el = messageElement({ sender: "bot", text: "" });
@@ -1157,7 +1181,8 @@ button:focus-visible, a:focus-visible, .messages:focus-visible {
       acknowledge(entry.client_message_id);
       const el = byClientId.get(entry.client_message_id);
       if (el) setMessageState(el, "failed", t("failed"));
-    } else if (entry && code === "rate_limited") {
+    } else if (entry && (code === "rate_limited" || code === "server_error")) {
+      // Not stored, or not known to be: sent again later (the server never stores it twice).
       const el = byClientId.get(entry.client_message_id);
       if (el) setMessageState(el, "pending", t("willRetry"));
       clearTimeout(state.retryTimers.get(entry.client_message_id));

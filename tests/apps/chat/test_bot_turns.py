@@ -158,6 +158,34 @@ async def test_a_resend_restarts_a_turn_that_failed(
 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
+async def test_a_reply_whose_live_event_was_lost_comes_with_the_resend(
+    workspace_a: Any, connect_customer: Any, monkeypatch: Any
+) -> None:
+    from apps.chat import events
+
+    publish = events.apublish
+
+    async def lossy(group: str, event: dict[str, Any]) -> None:
+        if event["type"] != "message.new":
+            raise ConnectionError("Redis went away")
+        await publish(group, event)
+
+    monkeypatch.setattr(events, "apublish", lossy)
+    socket, _ = await connect_customer(workspace_a)
+    await socket.send("message.send", client_message_id="c-1", text="Where is my parcel?")
+    await socket.receive_until("message.new")
+    await drain_turns()
+    assert await socket.nothing()  # stored, but the customer saw nothing of it
+    await socket.send("message.send", client_message_id="c-1", text="Where is my parcel?")
+    ack, reply = await socket.receive(), await socket.receive()
+    assert ack["message"]["client_message_id"] == "c-1"
+    assert reply["message"]["client_message_id"] == f"reply-{ack['message']['id']}"
+    assert reply["message"]["sender"] == "bot"
+    await socket.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
 async def test_a_redis_hiccup_while_streaming_loses_no_reply(
     workspace_a: Any, connect_customer: Any, monkeypatch: Any
 ) -> None:
