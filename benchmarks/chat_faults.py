@@ -200,7 +200,7 @@ async def _converse(base: str, key: str, customer: Customer, deadline: float) ->
                     waited_since = time.monotonic()
                     await ws.send(json.dumps({"v": 1, "type": "sync", "after": last_id}))
                 continue
-            except (websockets.ConnectionClosed, OSError) as exc:
+            except (websockets.ConnectionClosed, websockets.InvalidHandshake, OSError) as exc:
                 customer.errors.append(type(exc).__name__)
                 customer.reconnects += 1
                 if ws is not None:
@@ -215,6 +215,8 @@ async def _converse(base: str, key: str, customer: Customer, deadline: float) ->
                 messages = [event["message"]]
             elif kind == "history":
                 messages = event["messages"]
+                status = (event.get("conversation") or {}).get("status")
+                handed_off = handed_off or status in ("waiting_for_agent", "with_agent")
                 ids = [m["id"] for m in messages]
                 customer.history_duplicates += len(ids) - len(set(ids)) + len(seen & set(ids))
             elif kind == "message.done":
