@@ -15,10 +15,10 @@ from ml.safety.names import LOWER, UPPER, Found, lexicon
 
 _WORD = rf"[{UPPER}][{LOWER}{UPPER}'’.-]*"  # a capitalised word ("Pennsylvania", "O'Neil")
 _CITY = (
-    rf"[{UPPER}][{LOWER}]+(?:[{UPPER}][{LOWER}]+)?"
+    rf"(?:St\.?[ ]|Port[ ]|Mount[ ]|Fort[ ])?[{UPPER}][{LOWER}]+(?:[{UPPER}][{LOWER}]+)?"
     rf"(?:[ -](?:[{UPPER}][{LOWER}]+|sur|am|an|im|de|del|la|le))*"
 )
-_NUMBER = r"\d{1,5}(?:\s?[A-Za-z](?![A-Za-z]))?(?:[/-]\d{1,4})?"
+_NUMBER = r"\d{1,5}(?:\s?[A-Za-z](?![A-Za-z]))?(?:[/-]\d{1,5})?"
 
 # Street types written before the street's name (Portuguese, Spanish, Italian, French, Polish...).
 _PREFIXES = (
@@ -60,27 +60,52 @@ def _alternatives(words: tuple[str, ...]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
+# USPS standard abbreviations (Publication 28, C1) that are not also an ordinary word, and the
+# street types of the UK, Ireland, Australia, Canada and India with their abbreviations.
+_USPS_ABBREVIATIONS = (
+    "Aly", "Anx", "Arc", "Ave", "Av", "Byu", "Bch", "Bnd", "Blf", "Btm", "Blvd", "Br", "Brg",
+    "Brk", "Byp", "Cyn", "Cpe", "Cswy", "Ctr", "Cir", "Clf", "Cmn", "Cor", "Crse", "Ct", "Cts",
+    "Cv", "Crk", "Cres", "Crst", "Xing", "Xrd", "Curv", "Dl", "Dm", "Dv", "Dr", "Est", "Expy",
+    "Fls", "Fry", "Fld", "Flt", "Frd", "Frst", "Frg", "Frk", "Ft", "Fwy", "Gdn", "Gdns", "Gtwy",
+    "Gln", "Grn", "Grv", "Hbr", "Hvn", "Hts", "Hwy", "Hl", "Holw", "Inlt", "Jct", "Ky", "Knl",
+    "Lk", "Lndg", "Ln", "Lgt", "Lf", "Lck", "Ldg", "Mnr", "Mdw", "Mdws", "Ml", "Msn", "Mtwy",
+    "Mt", "Mtn", "Nck", "Orch", "Opas", "Pkwy", "Psge", "Pne", "Pl", "Pln", "Plz", "Pt", "Prt",
+    "Pr", "Radl", "Rnch", "Rpd", "Rst", "Rdg", "Riv", "Rd", "Rte", "Shl", "Shr", "Skwy", "Spg",
+    "Sq", "Sta", "Stra", "Strm", "St", "Smt", "Ter", "Trwy", "Trce", "Trak", "Trfy", "Trl",
+    "Trlr", "Tunl", "Tpke", "Upas", "Vly", "Vw", "Vlg", "Vl", "Vis", "Wl",
+)  # fmt: skip
+_OTHER_STREET_TYPES = (
+    "Street", "Road", "Avenue", "Lane", "Drive", "Way", "Close", "Crescent", "Terrace",
+    "Gardens", "Grove", "Mews", "Row", "Walk", "Hill", "Place", "Square", "Court", "Boulevard",
+    "Parade", "Green", "Rise", "View", "Vale", "Gate", "Wharf", "Yard", "Circus", "Broadway",
+    "Chase", "End", "Fold", "Wynd", "Brae", "Croft", "Meadows", "Approach", "Embankment", "Quay",
+    "Passage", "Esplanade", "Promenade", "Laneway", "Circuit", "Highway", "Track", "Loop",
+    "Parkway", "Pde", "Tce", "Cct", "Cl", "Esp", "Bvd", "Hwy", "Gr", "Cres", "Pkwy", "Marg",
+    "Nagar", "Colony", "Chowk", "Path", "Bagh", "Enclave", "Layout", "Main Road", "Cross Road",
+    "Sector", "Drove", "Lea", "Dale", "Wood", "Side", "Mount", "Heights", "Park", "Precinct",
+)  # fmt: skip
+
+
 @cache
 def _english_suffixes() -> str:
-    # The USPS street suffixes (as Faker lists them) plus British ones.
+    # The USPS street suffixes (as Faker lists them), their abbreviations, and the others.
     from faker.providers.address.en_US import Provider as UsAddress
 
-    suffixes = set(UsAddress.street_suffixes) | {
-        "Street", "St", "Road", "Rd", "Avenue", "Ave", "Lane", "Ln", "Drive", "Dr", "Way",
-        "Close", "Crescent", "Terrace", "Gardens", "Grove", "Mews", "Row", "Walk", "Hill",
-        "Place", "Pl", "Square", "Sq", "Court", "Ct", "Boulevard", "Blvd", "Parade", "Green",
-        "Rise", "View", "Vale", "Gate", "Wharf", "Yard", "Circus", "Broadway",
-    }  # fmt: skip
+    suffixes = set(UsAddress.street_suffixes) | set(_USPS_ABBREVIATIONS) | set(_OTHER_STREET_TYPES)
     return _alternatives(tuple(suffixes))
 
 
 @cache
 def _cores() -> tuple[re.Pattern[str], ...]:
     return (
-        # 12 High Street, 1600 Pennsylvania Avenue, 350 Fifth Ave.
+        # 12 High Street, 1600 Pennsylvania Avenue, 350 Fifth Ave., 5/266 Forest Hwy,
+        # 1203-1680 Russell Pkwy, H.No. 57, Station Marg, 47/6, Bakshi Nagar
         re.compile(
-            rf"(?<![\w.,]){_NUMBER},?\s+(?:{_WORD}\s+){{1,4}}(?:{_english_suffixes()})\.?(?![\w])"
+            rf"(?<![\w.,/-])(?:H\.?\s?No\.?\s?)?{_NUMBER},?\s+(?:{_WORD}\s+){{1,4}}"
+            rf"(?:{_english_suffixes()})\.?(?![\w])"
         ),
+        # PO Box 123, P.O. Box 9, GPO Box 7831, Post Office Box 12
+        re.compile(r"(?<![\w])(?:P\.?[ ]?O\.?|GPO|Post\s+Office|(?i:po))[ ]?Box\s+\d{1,6}(?![\w])"),
         # Rua das Flores 212, Calle Mayor, 5, Via Roma 10, ul. Długa 5
         re.compile(
             rf"(?<![\w])(?:{_alternatives(_PREFIXES)})\s+{_STREET_NAME}"
@@ -108,9 +133,23 @@ def _cores() -> tuple[re.Pattern[str], ...]:
     )
 
 
-_UNIT = r"(?i:flat|apt\.?|apartment|unit|suite|studio|room|floor|building|bldg\.?)"
-# "Flat 3,\n" before the street, or "Flat " before its number ("Flat 40 Mohamed Walk").
-_BEFORE = re.compile(rf"(?:{_UNIT}\s*#?\s*[A-Za-z0-9-]{{1,5}}\s*,?[ \t]*\n?[ \t]*|{_UNIT}[ \t]+)$")
+_UNIT = (
+    r"(?i:flat|apt\.?|apartment|unit|suite|ste\.?|studio|room|floor|level|lvl\.?|building|"
+    r"bldg\.?|block|shop|office|house\s+no\.?|no\.)"
+)
+# A building's name before the street: "Kingsway House, ", "The Old Mill, ".
+_BUILDING = (
+    rf"(?:The[ \t]+)?(?:[{UPPER}][{LOWER}]+[ \t]+){{0,3}}(?:House|Court|Lodge|Mansions|Towers?|"
+    r"Point|Building|Cottage|Mill|View|Apartments|Hall|Centre|Center|Block|Estate|Farm|Chambers|"
+    r"Plaza|Residency|Heights|Complex|Villa|Manor|Barn|Studios|Wharf|Gardens)"
+)
+# "Flat 3,\n", "Level 15, ", "Apartment 69, Orchard Lodge, " before the street, or "Flat "
+# before its number ("Flat 40 Mohamed Walk").
+_BEFORE = re.compile(
+    rf"(?:(?:{_UNIT}[ \t]*#?[ \t]*[A-Za-z0-9-]{{1,5}}|{_BUILDING})[ \t]*,?[ \t]*\n?[ \t]*){{1,3}}$"
+    rf"|{_UNIT}[ \t]+$"
+)
+_NEXT = r"(?:[ \t]*,[ \t]*|[ \t]*\n[ \t]*)"  # the next part of an address: after a comma or line
 _TAILS = (
     re.compile(r"[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\.?(?![\w])"),
     re.compile(
@@ -125,12 +164,28 @@ _TAILS = (
         rf"(?:[ \t]*,[ \t]*|[ \t]*\n[ \t]*|[ \t]+)(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:-\d{{3,4}})?"
         rf",?[ \t]+({_CITY})"
     ),
-    re.compile(rf"(?:[ \t]*,[ \t]*|[ \t]*\n[ \t]*)({_CITY})(?![\w])"),
+    # Co. Cork (Ireland), before the town tail would take "Co"
+    re.compile(rf"{_NEXT}Co\.?[ \t]+[{UPPER}][{LOWER}]+(?![\w])"),
+    re.compile(rf"{_NEXT}({_CITY})(?:[ \t]\d{{1,2}}(?=[ \t]*[,\n]))?(?![\w])"),
+    # Eircode: D02 X285, T12 AB34
+    re.compile(
+        r"(?:[ \t]*,[ \t]*|[ \t]*\n[ \t]*|[ \t]+)(?:[AC-FHKNPRTV-Y]\d{2}|D6W)[ \t]?"
+        r"[0-9AC-FHKNPRTV-Y]{4}(?![\w])"
+    ),
+    # Canada: ON M5V 2T6
+    re.compile(r"[ \t]*,?[ \t]*(?:[A-Z]{2}[ \t]+)?[A-Z]\d[A-Z][ \t]?\d[A-Z]\d(?![\w])"),
+    # Australia: NSW 2000, VIC, 3000
+    re.compile(r"[ \t]*,?[ \t]+(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT|JBT)[ \t]*,?[ \t]+\d{4}(?!\d)"),
+    # India: Tamil Nadu 600564, Maharashtra 400 001, Bhagalpur-706690
+    re.compile(
+        rf"(?:{_NEXT}[{UPPER}][{LOWER}]+(?:[ \t][{UPPER}][{LOWER}]+)?[ \t]+"
+        r"|[ \t]*[-–][ \t]*|[ \t]+)\d{3}[ \t]?\d{3}(?!\d)"
+    ),
     re.compile(r"[ \t]*,?[ \t]*(?:\d{5}(?:-\d{3,4})?)(?!\d)"),
     re.compile(r"(?:[ \t]*,[ \t]*|[ \t]*\n[ \t]*|[ \t]+)\d{4}[ \t]?[A-Z]{2}(?![\w])"),  # 9002 DC
     re.compile(r"[ \t]*(?:\([A-Z]{2}\)|/[ \t]*[A-Z]{2}(?![\w]))"),  # (KR), / AC: the province
 )
-_CITY_TAILS = (_TAILS[4], _TAILS[5])
+_CITY_TAILS = (_TAILS[4], _TAILS[6])
 
 
 _ABBREVIATION = re.compile(r"(?<![\w])(?i:st|rd|ave|dr|ln|blvd|str|av|sq|ct|pl|n|s|e|w)\.$")

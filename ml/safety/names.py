@@ -19,11 +19,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-# The locales whose name lists make up the lexicon. Held-out evaluation names come from other
-# locales (en_IE, en_NZ, de_AT, fr_CH, pt_BR ...): see benchmarks/data/pii_wide/build.py.
+# The locales whose name lists make up the lexicon. The evaluation's held-out and fresh names
+# come from other locales (held out: en_IE, en_NZ, de_AT, de_CH, fr_CH, pt_BR, es_MX, nl_BE;
+# fresh: see benchmarks/data/safety/SOURCE.md), so it measures names the lexicon lacks.
 LEXICON_LOCALES = (
     "en_US", "en_GB", "en_IN", "de_DE", "fr_FR", "es_ES", "pt_PT", "it_IT", "nl_NL", "fi_FI",
-    "da_DK", "sv_SE", "no_NO", "pl_PL", "zh_CN",
+    "da_DK", "sv_SE", "no_NO", "pl_PL", "zh_CN", "cs_CZ", "hu_HU", "ro_RO", "hr_HR", "tr_TR",
+    "id_ID",
 )  # fmt: skip
 
 _LATIN = [chr(c) for c in range(0x41, 0x250) if chr(c).isalpha()]
@@ -78,7 +80,8 @@ def lexicon() -> Lexicon:
         last |= _names(provider, "last_name")
     common = {w.casefold() for w in Lorem.word_list} | {w.casefold() for w in STOP_WORDS}
     common |= _COMMON_EXTRA
-    places = {c.casefold() for c in UsAddress.countries} | _CITIES
+    places = {c.casefold() for c in UsAddress.countries} | _CITIES | _LANGUAGES_AND_REGIONS
+    places |= {state.casefold() for state in UsAddress.states}
     # A word that is common English is not taken as a name from the lexicon alone.
     return Lexicon(
         first=frozenset(first - common),
@@ -106,6 +109,17 @@ _COMMON_EXTRA = {
     "sunday", "january", "february", "march", "july", "september", "october", "november",
     "december", "christmas", "easter", "ireland", "england", "wales", "scotland", "china",
 }  # fmt: skip
+# Languages, nationalities and regions: "translate to french", "Russian rubles", "to Europe".
+_LANGUAGES_AND_REGIONS = {
+    "english", "french", "german", "spanish", "italian", "portuguese", "russian", "chinese",
+    "japanese", "korean", "arabic", "hindi", "dutch", "swedish", "polish", "turkish", "greek",
+    "danish", "finnish", "norwegian", "irish", "scottish", "welsh", "british", "american",
+    "canadian", "australian", "mexican", "brazilian", "indian", "european", "african", "asian",
+    "latin", "hebrew", "thai", "vietnamese", "indonesian", "swahili", "mandarin", "cantonese",
+    "europe", "asia", "africa", "america", "americas", "oceania", "antarctica", "scandinavia",
+    "uk", "usa", "us", "eu", "uae", "nyc", "la", "sf", "dc", "orlando", "vegas", "las",
+    "angeles", "francisco", "diego", "valencia", "detroit", "hawaii", "florida", "texas",
+}  # fmt: skip
 _CITIES = {
     "london", "paris", "berlin", "madrid", "rome", "lisbon", "dublin", "amsterdam", "vienna",
     "brussels", "prague", "warsaw", "helsinki", "copenhagen", "stockholm", "oslo", "zurich",
@@ -120,17 +134,36 @@ _CITIES = {
 # --- Latin-script names -------------------------------------------------------------------------
 
 _NAME_RUN = re.compile(rf"(?<![\w@.]){NAME_TOKEN}(?:[ ]+{NAME_TOKEN}){{1,2}}(?![\w@])")
-# Strong cues take any capitalised words, or lower-case words from the lexicon.
-_STRONG_CUE = re.compile(
-    r"(?i:\b(?:my\s+name\s+is|my\s+name's|name\s*[:：]|full\s+name\s*[:：]?|names?\s+is|"
-    r"call\s+me|signed|regards,|cheers,|account\s+holder(?:\s+is)?\s*:?|cardholder\s*:?|"
-    r"recipient\s*:?|addressed\s+to|in\s+the\s+name\s+of|for)\s+)"
-)
-_WEAK_CUE = re.compile(r"(?i:\b(?:this\s+is|i\s+am|i'm|im|it's|it\s+is)\s+)")
+_TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra|Herr|Frau|M|Mme|Mlle|Sir|Dame|Rev|Fr)"
 _TITLE = re.compile(
-    rf"(?<![\w])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra|Herr|Frau|M|Mme|Mlle)\.?\s+"
-    rf"({NAME_TOKEN}(?:\s{NAME_TOKEN})?)"
+    rf"(?<![\w]){_TITLES}\.?\s+({NAME_TOKEN}(?:\s{NAME_TOKEN})?|[{UPPER}]\.\s?{NAME_TOKEN})"
 )
+# Cues before a name. "explicit" cues say a name follows ("my name is", "name:", "regards,"):
+# after them a name may be written in any case. "relational" cues often precede one ("my wife",
+# "spoke to", "placed by"): after them only capitalised or known names count. "loose" cues ("for",
+# "add", "under") take only two or more capitalised words, or a full name from the lexicon.
+_EXPLICIT_CUE = re.compile(
+    r"(?i:\b(?:my\s+name\s+is|my\s+name's|(?:full\s+|customer\s+|account\s+|first\s+|last\s+)?"
+    r"names?\s*(?:is|are|[:：-])|name\s+on\s+the\s+(?:card|account|order|booking)(?:\s+is)?\s*:?|"
+    r"in\s+the\s+name\s+of|under\s+the\s+name(?:\s+of)?|call\s+me|signed(?:\s+by)?\s*[:,]?|"
+    r"(?:kind\s+|best\s+|warm\s+)?regards\s*,?|sincerely\s*,?|cheers\s*,|thanks\s*,|"
+    r"thank\s+you\s*,|best\s*,|account\s+holders?(?:\s+is|\s+are)?\s*[:-]?|"
+    r"card\s?holder(?:\s+is)?\s*[:-]?|holder\s*[:-]|recipient(?:\s+is)?\s*[:-]?|"
+    r"customer\s*[:-]|client\s*[:-]|contact(?:\s+person)?\s*[:-]|attn\s*[:.]?|attention\s*:|"
+    r"c/o|care\s+of|dear|addressed\s+to|on\s+behalf\s+of|this\s+is|i\s+am|i'm|im|it's|"
+    r"it\s+is|its)(?=[\s,:])[\s,:-]*)"
+)
+_RELATIONAL_CUE = re.compile(
+    r"(?i:\b(?:my\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|"
+    r"sister|friend|colleague|boss|manager|neighbou?r|fianc[ée]e?|grandmother|grandfather|"
+    r"assistant|tenant|landlord)|(?:spoke|talked|spoken|chatted)\s+(?:to|with)|agent|"
+    r"representative|(?:placed|ordered|booked|made|paid|sent|signed|received|collected|"
+    r"requested|opened)\s+by|belongs\s+to|booked\s+under|(?:is|was)\s+under|who\s+is|"
+    r"ask\s+for|forward(?:ed)?\s+to|transfer(?:red)?(?:\s+ownership)?\s+to|hi|hello|hey)\s+)"
+)
+_LOOSE_CUE = re.compile(r"(?i:\b(?:for|add|under|by|than|as|let)\s+)")
+# After a name: "Anna Smith here", "Anna Smith speaking".
+_AFTER_CUE = re.compile(r"[ \t]*,?[ \t]+(?:here|speaking|writing)\b")
 _LIST = re.compile(
     rf"(?<![\w]){NAME_TOKEN}(?:\s*,\s*{NAME_TOKEN})+(?:\s*,?\s+(?:and|&|or)\s+{NAME_TOKEN})?"
 )
@@ -138,7 +171,17 @@ _LIST_CUE = re.compile(
     r"(?i:holders|names|surnames|guests|passengers|travell?ers|members|famil(?:y|ies)|"
     r"recipients|signatories|people|customers|owners|tenants|employees|staff)\W{0,12}$"
 )
-_TOKEN = re.compile(rf"[{UPPER}{LOWER}][{UPPER}{LOWER}'’-]*")
+# A token of a name: a word (any case, hyphens and apostrophes inside: "o'brien", "Jean-Luc",
+# "KRIŠJĀNIS"), an initial ("J.", "M.M.", "E") or a particle ("van der", "de la", "al-").
+_TOKEN = re.compile(
+    rf"(?:[{UPPER}]\.(?:[ ]?[{UPPER}]\.)*|[{UPPER}](?=[ ][{UPPER}])|"
+    rf"(?:[OoDdNn]['’])?[{UPPER}{LOWER}][{UPPER}{LOWER}]*(?:[-'’][{UPPER}{LOWER}]+)*)"
+)
+_PARTICLES = frozenset(
+    {"van", "der", "den", "de", "la", "le", "da", "das", "do", "dos", "del", "della", "di", "von",
+     "zu", "du", "des", "al", "el", "bin", "ibn", "ter", "ten", "st"}
+)  # fmt: skip
+_INITIAL = re.compile(rf"[{UPPER}]\.(?:[ ]?[{UPPER}]\.)*|[{UPPER}]")
 
 
 @dataclass(frozen=True)
@@ -148,65 +191,213 @@ class Found:
     score: float
 
 
+_WORD_ENDING = re.compile(r"(?:ing|ed|ly|ment|tion|sion|ness|ive|ous|ful|able|ible|ise|ize)$")
+_CONTRACTION = re.compile(r"(?i)['’](?:m|ve|d|ll|re|s|t)$|n['’]t$")
+
+
+def _token_kind(word: str, lex: Lexicon) -> str:
+    """'name' (known or capitalised like one), 'lower' (an unknown lower-case word), 'initial',
+    'particle', 'caps' (all capitals) or 'stop' (ends a name)."""
+    key = word.casefold()
+    if _CONTRACTION.search(word):
+        return "stop"
+    if _INITIAL.fullmatch(word):
+        return "initial"
+    if key in _PARTICLES and word.islower():
+        return "particle"
+    if key in lex.places or (key in lex.stop and not lex.is_name(word)):
+        return "stop"
+    if key in lex.common and not lex.is_name(word):
+        # A common word that is also a surname ("White", "Cook") only in capitals, after a name.
+        return "common_name" if key in lex.last_any or key in lex.first_any else "stop"
+    if word.isupper() and len(word) > 1:
+        return "caps"
+    if word[0].isupper():
+        return "name"
+    if lex.is_name(word):
+        return "known_lower"
+    # An unknown lower-case word with the ending of a verb, adverb or abstract noun
+    # ("appearing", "charged", "internationally", "payment") is no name.
+    return "stop" if _WORD_ENDING.search(key) else "lower"
+
+
+def _name_after(text: str, position: int, lex: Lexicon, tier: str) -> Found | None:
+    """The name that starts at ``position`` after a cue of ``tier``, if any."""
+    chosen: list[tuple[re.Match[str], str]] = []
+    while len(chosen) < 4:
+        token = _TOKEN.match(text, position)
+        if token is None:
+            break
+        kind = _token_kind(token.group(), lex)
+        if kind == "stop":
+            break
+        # A common word that is a name too ("White") only after a name, or first after "name:".
+        after_name = bool(chosen) and chosen[-1][1] in {"name", "caps", "initial"}
+        if kind == "common_name" and not after_name and (tier != "explicit" or chosen):
+            break
+        # Lower case after a cue that is not explicit: a known first name, then any surname.
+        if (
+            kind == "lower"
+            and tier != "explicit"
+            and not (chosen and chosen[-1][1] == "known_lower" and len(chosen) == 1)
+        ):
+            break
+        chosen.append((token, kind))
+        gap = re.match(r"[ ]", text[token.end() :])
+        if gap is None:
+            break
+        position = token.end() + 1
+    while chosen and chosen[-1][1] in {"particle", "initial"}:
+        chosen.pop()
+    if not chosen:
+        return None
+    kinds = [kind for _, kind in chosen]
+    words = [token.group() for token, _ in chosen]
+    # A name is written in one case: all capitalised, all capitals or all lower case.
+    cases = {
+        "lower" if w.islower() else "caps" if w.isupper() else "title"
+        for w, k in zip(words, kinds, strict=True)
+        if k not in {"particle", "initial"}
+    }
+    if "lower" in cases and len(cases) > 1:
+        return None
+    known = sum(lex.is_name(w) for w in words)
+    real = [k for k in kinds if k not in {"particle", "initial"}]
+    if tier == "explicit":
+        if ("lower" in kinds or "caps" in kinds) and len(real) == 1 and not known:
+            # one unknown lower-case or capital word ("this is urgent", "I AM MISSING").
+            return None
+    elif (tier == "loose" and len(real) < 2 and not (known and len(words) >= 2)) or (
+        tier == "relational"
+        and not known
+        and len(real) < 2
+        and "initial" not in kinds
+        and not (len(real) == 1 and kinds[0] == "name" and len(words[0]) > 2)
+    ):
+        return None
+    if all(k == "lower" for k in real) and len(real) == 1 and tier != "explicit":
+        return None
+    first, last = chosen[0][0], chosen[-1][0]
+    score = {"explicit": 0.8, "relational": 0.75, "loose": 0.7}[tier]
+    return Found(first.start(), last.end(), score)
+
+
+_INTRODUCTION = re.compile(r"(?i:this\s+is|i\s+am|i'm|im|it's|it\s+is|its)")
+
+
 def _cued_names(text: str, lex: Lexicon) -> Iterator[Found]:
-    for cue, strong in ((_STRONG_CUE, True), (_WEAK_CUE, False)):
+    for cue, tier in (
+        (_EXPLICIT_CUE, "explicit"),
+        (_RELATIONAL_CUE, "relational"),
+        (_LOOSE_CUE, "loose"),
+    ):
         for match in cue.finditer(text):
-            tokens: list[re.Match[str]] = []
-            position = match.end()
-            for token in _TOKEN.finditer(text, position):
-                if token.start() != position or len(tokens) == 3:
-                    break
-                tokens.append(token)
-                position = token.end() + 1 if text[token.end() : token.end() + 1] == " " else -1
-            chosen: list[re.Match[str]] = []
-            for token in tokens:
-                word = token.group()
-                capitalised = re.fullmatch(NAME_TOKEN, word) is not None
-                key = word.casefold()
-                if key in lex.places or (key in lex.stop and not lex.is_name(word)):
-                    break
-                if strong:
-                    # after "name:", any capitalised word, or a known name in lower case
-                    # ("mark smith": the common-word names count here)
-                    if capitalised or key in lex.first_any or key in lex.last_any:
-                        chosen.append(token)
+            found = _name_after(text, match.end(), lex, tier)
+            if found is None:
+                continue
+            if tier == "explicit" and _INTRODUCTION.fullmatch(match.group().strip(" ,:-")):
+                # "this is" / "I'm" / "it's" introduce a name less surely than "my name is": a
+                # lower-case name there must hold a known name and, after "it's", two words
+                # ("it's anna kowalski", not "it's bent"); or be two words that end the clause.
+                value = text[found.start : found.end]
+                words = value.split()
+                known = [w for w in words if lex.is_name(w)]
+                if value.islower():
+                    it = match.group().strip(" ,:-").casefold().startswith("it")
+                    after = text[found.end : found.end + 1]
+                    if it and (len(words) < 2 or not known):
                         continue
-                    break
-                if key in lex.common and not lex.is_name(word):
-                    break
-                if lex.is_name(word) or capitalised:
-                    chosen.append(token)
-                else:
-                    break
-            if not chosen:
-                continue
-            words = [t.group() for t in chosen]
-            if not strong and not any(lex.is_name(w) for w in words) and len(words) < 2:
-                continue
-            # "for Anna Smith": only full names from the lexicon.
-            if match.group().strip().casefold() == "for" and (
-                len(words) < 2 or not all(lex.is_name(w) for w in words)
-            ):
-                continue
-            yield Found(chosen[0].start(), chosen[-1].end(), 0.8 if strong else 0.75)
+                    if not known and (len(words) != 2 or (after and after not in ",.!?\n")):
+                        continue
+            yield found
+
+
+def _names_before_cue(text: str, lex: Lexicon) -> Iterator[Found]:
+    """ "Anna Smith here, ...": two or three capitalised words before "here" / "speaking"."""
+    for match in _AFTER_CUE.finditer(text):
+        words = list(
+            re.finditer(rf"{NAME_TOKEN}", text[max(0, match.start() - 60) : match.start()])
+        )
+        offset = max(0, match.start() - 60)
+        run: list[re.Match[str]] = []
+        for word in reversed(words):
+            if run and offset + word.end() + 1 != offset + run[-1].start():
+                break
+            if _token_kind(word.group(), lex) not in {"name", "caps"}:
+                break
+            run.append(word)
+        if run and offset + run[0].end() == match.start() and 2 <= len(run) <= 3:
+            yield Found(offset + run[-1].start(), offset + run[0].end(), 0.75)
+
+
+def _name_lines(text: str, lex: Lexicon) -> Iterator[Found]:
+    """A line of a message with several lines that holds only a name (a signature, the first
+    line of an address block)."""
+    if "\n" not in text:
+        return
+    for match in re.finditer(r"(?m)^[ \t]*(.+?)[ \t]*$", text):
+        line = match.group(1)
+        words = line.split(" ")
+        if not 2 <= len(words) <= 4 or not all(_TOKEN.fullmatch(w) for w in words):
+            continue
+        kinds = [_token_kind(w, lex) for w in words]
+        if line.islower() and len(words) == 2:
+            # "keith rogers": a known first name and a known surname
+            if words[0] in lex.first and words[1] in lex.last:
+                yield Found(match.start(1), match.end(1), 0.7)
+            continue
+        if (
+            all(k in {"name", "caps", "particle", "initial"} for k in kinds)
+            and sum(k in {"name", "caps"} for k in kinds) >= 2
+        ):
+            yield Found(match.start(1), match.end(1), 0.7)
 
 
 def _full_names(text: str, lex: Lexicon) -> Iterator[Found]:
+    """Two or three capitalised words: a first and a last name from the lexicon anywhere, or one
+    known name and no common word when the run does not open a sentence ("Can Janet Lyons")."""
     for match in _NAME_RUN.finditer(text):
         words = match.group().split()
         if words[0].casefold() in lex.first and words[-1].casefold() in lex.last:
             yield Found(match.start(), match.end(), 0.7)
+            continue
+        start = match.start()
+        while len(words) > 2 and words[0].casefold() in lex.common:
+            start += len(words.pop(0)) + 1
+        keys = [w.casefold() for w in words]
+        if (
+            any(lex.is_name(w) for w in words)
+            and not any(k in lex.common or k in lex.places for k in keys)
+            and not _sentence_start(text, start)
+        ):
+            yield Found(start, match.end(), 0.65)
+
+
+_FAMILY = re.compile(rf"(?<![\w])the\s+({NAME_TOKEN})\s+famil(?:y|ies)\b", re.IGNORECASE)
+
+
+def _families(text: str, lex: Lexicon) -> Iterator[Found]:
+    """ "the Okafor family"."""
+    for match in _FAMILY.finditer(text):
+        word = match.group(1)
+        if word[0].isupper() and word.casefold() not in lex.common | lex.places:
+            yield Found(match.start(1), match.end(1), 0.75)
 
 
 def _surname_lists(text: str, lex: Lexicon) -> Iterator[Found]:
+    """ "Smith, Jones and Taylor": three or more surnames from the lexicon, or after a word that
+    says people are listed ("guests:", "the account holders are") any capitalised words that are
+    no common word or place."""
     for match in _LIST.finditer(text):
         items = [t for t in re.finditer(NAME_TOKEN, match.group())]
         words = [t.group().casefold() for t in items]
-        if any(w not in lex.last_any or w in lex.places for w in words):
+        if any(w in lex.places for w in words) or all(w in lex.common for w in words):
             continue
-        if all(w in lex.common for w in words):
-            continue
-        if len(items) < 3 and not _LIST_CUE.search(text[: match.start()]):
+        cued = _LIST_CUE.search(text[: match.start()]) is not None
+        if cued:
+            if any(w in lex.common and w not in lex.last_any for w in words):
+                continue
+        elif len(items) < 3 or any(w not in lex.last_any for w in words):
             continue
         for item in items:
             yield Found(match.start() + item.start(), match.start() + item.end(), 0.7)
@@ -215,8 +406,11 @@ def _surname_lists(text: str, lex: Lexicon) -> Iterator[Found]:
 def latin_names(text: str) -> list[Found]:
     lex = lexicon()
     found = list(_cued_names(text, lex))
+    found += _names_before_cue(text, lex)
+    found += _name_lines(text, lex)
     found += [Found(m.start(), m.end(), 0.85) for m in _TITLE.finditer(text)]
     found += _full_names(text, lex)
+    found += _families(text, lex)
     found += _surname_lists(text, lex)
     return found
 
@@ -227,7 +421,8 @@ def _sentence_start(text: str, start: int) -> bool:
 
 
 def ner_span_kept(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """The part of a spaCy PERSON span that is a name, or None."""
+    """The part of a spaCy PERSON span that is a name, or None. Common words at its edges are
+    trimmed ("Can Janet Lyons" -> "Janet Lyons"); a title stays ("Mrs Valette")."""
     value = text[start:end]
     stripped = value.strip(" \t\n'\"’‘“”.,;:!?()-")
     start += value.find(stripped) if stripped else 0
@@ -235,15 +430,37 @@ def ner_span_kept(text: str, start: int, end: int) -> tuple[int, int] | None:
     if not stripped or CJK_RE.search(stripped) or re.search(r"[\d{}\[\]_@#/<>]", stripped):
         return None
     lex = lexicon()
-    words = stripped.split()
-    # "Cancel Order", "Dear Customer"; a common word may still be a known name's part.
-    if any(w.casefold() in lex.common or w.casefold() in lex.places for w in words) and not all(
-        lex.is_name(w) or w.casefold() in {"de", "van", "von", "da"} for w in words
+    tokens = list(re.finditer(r"\S+", stripped))
+
+    def edge_word(token: re.Match[str]) -> bool:
+        key = token.group().casefold().rstrip(".,")
+        return (key in lex.common or key in lex.places) and not lex.is_name(token.group())
+
+    while tokens and edge_word(tokens[0]) and not re.fullmatch(_TITLES + r"\.?", tokens[0].group()):
+        tokens.pop(0)
+    while tokens and edge_word(tokens[-1]):
+        tokens.pop()
+    if not tokens:
+        return None
+    start, end = start + tokens[0].start(), start + tokens[-1].end()
+    words = [t.group() for t in tokens if not re.fullmatch(_TITLES + r"\.?", t.group())]
+    if not words:
+        return None
+    # "Cancel Order", "Dear Customer"; a common word may still be a known name's part, a place
+    # never ("Valencia").
+    if any(w.casefold() in lex.places for w in words):
+        return None
+    if any(w.casefold() in lex.common for w in words) and not all(
+        lex.is_name(w) or w.casefold() in _PARTICLES for w in words
     ):
         return None
     known = any(lex.is_name(w) for w in words)
     capitalised = all(re.fullmatch(NAME_TOKEN, w) for w in words)
-    if len(words) == 1:
+    # The model's guesses in lower case or capitals ("max", "AUD", "SWIFT") are mostly words;
+    # names written that way are found by the cue grammar.
+    if not capitalised or any(_CONTRACTION.search(w) for w in words):
+        return None
+    if len(words) == 1 and len(tokens) == 1:
         if not known or _sentence_start(text, start):
             return None
     elif not known and (not capitalised or _sentence_start(text, start)):

