@@ -20,7 +20,8 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Django's ASGIHandler types its arguments its own way: any callable of the three will do.
+ASGIApp = Callable[..., Awaitable[None]]
 
 
 def _too_large_message(limit: int, length: int | None = None) -> str:
