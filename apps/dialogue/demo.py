@@ -51,9 +51,13 @@ def _training_rows(source: str) -> list[tuple[str, str]]:
 
 
 # A response written for one customer's order: an anonymized slot ("{{Order Number
-# Anonymized}}"), or an example number ("order 732201349959", "bill #00108") that no other
-# customer should be told.
-_ONE_CUSTOMER = re.compile(r"\{\{[^{}]*Anonymized\}\}|\{\{\d+\}\}|#\d|\d{5,}")
+# Anonymized}}"), an example number ("order 732201349959", "bill #00108") or an amount ("a
+# reimbursement of $350", "350 dollars") that no other customer should be told.
+_ONE_CUSTOMER = re.compile(
+    r"\{\{[^{}]*Anonymized\}\}|\{\{\d+\}\}|#\d|\d{5,}"
+    r"|[$€£¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:dollars?|euros?|pounds?|usd|eur|gbp)\b",
+    re.IGNORECASE,
+)
 
 
 def _slots_tidied(text: str, variables: dict[str, str]) -> str:

@@ -228,3 +228,5 @@ def test_the_demo_shop_knowledge_reads_clean_to_a_customer() -> None:
         assert {variable_key(n) for n in variable_names(title + body)} <= set(values), title
         for text in (filler.fill(title), filler.fill(body)):
             assert not re.search(r"\{|\}|\[|\]|<[A-Z]|Anonymized|#\d|\d{5,}", text), text
+            # Nor one customer's amount ("a reimbursement of $350", "350 dollars").
+            assert not re.search(r"[$€£]\s?\d|\d\s?(?:dollars|euros)", text, re.I), text
