@@ -160,16 +160,16 @@ def evaluate_pii(detector: "PiiDetector", rows: list[dict[str, Any]]) -> dict[st
         if not gold:
             negatives += 1
             flagged_negatives += bool(predicted)
-        lang = per_lang.setdefault(row["lang"], {e: Tally() for e in entities})
+        row_lang = per_lang.setdefault(row["lang"], {e: Tally() for e in entities})
         for entity, tally in _tallies(gold, predicted, entities).items():
-            lang[entity] += tally
+            row_lang[entity] += tally
 
     metrics: dict[str, Any] = {"pii_messages": len(rows)}
     zero = Tally()
     overall = sum((t for lang in per_lang.values() for t in lang.values()), zero)
     metrics.update(_scores("pii_overall", overall))
-    for lang, tallies in sorted(per_lang.items()):
-        metrics.update(_scores(f"pii_{lang}", sum(tallies.values(), zero)))
+    for language, tallies in sorted(per_lang.items()):
+        metrics.update(_scores(f"pii_{language}", sum(tallies.values(), zero)))
     for entity in entities:
         metrics.update(
             _scores(f"pii_{entity}", sum((lang[entity] for lang in per_lang.values()), zero))
@@ -186,8 +186,9 @@ def evaluate_pii(detector: "PiiDetector", rows: list[dict[str, Any]]) -> dict[st
 
 def evaluate_pii_wide(detector: "PiiDetector", rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The wider set (``pii_wide.jsonl``): recall and precision per type and language, for the
-    held-out split (``pii_wide_recall_<type>_<lang>``) and the tuning split
-    (``pii_wide_tuning_recall_<type>_<lang>``); and how many Chinese messages had a span
+    held-out split (``pii_wide_recall_<type>_<lang>``), the tuning split
+    (``pii_wide_tuning_recall_<type>_<lang>``) and the fresh split, written after tuning
+    (``pii_wide_fresh_recall_<type>_<lang>``); and how many Chinese messages had a span
     redacted that swallows the sentence (longer than half the message and than any gold span)."""
     entities = sorted({span["entity"] for row in rows for span in row["spans"]})
     tallies: dict[tuple[str, str, str], Tally] = {}
@@ -207,7 +208,11 @@ def evaluate_pii_wide(detector: "PiiDetector", rows: list[dict[str, Any]]) -> di
             if any(s.end - s.start > max(len(text) / 2, longest_gold + 4) for s in found):
                 whole_sentence[row["split"]] += 1
     metrics: dict[str, Any] = {}
-    for split, prefix in (("heldout", "pii_wide"), ("tuning", "pii_wide_tuning")):
+    for split, prefix in (
+        ("heldout", "pii_wide"),
+        ("tuning", "pii_wide_tuning"),
+        ("fresh", "pii_wide_fresh"),
+    ):
         split_rows = [r for r in rows if r["split"] == split]
         metrics[f"{prefix}_messages"] = len(split_rows)
         overall = sum((t for k, t in tallies.items() if k[0] == split), Tally())
@@ -258,23 +263,44 @@ def benign_split(quick: bool) -> dict[str, list[tuple[str, str]]]:
 _BENIGN_EXPECTED = {"ORDER_ID", "INVOICE_ID"}
 
 
+def _reviewed_person_names() -> frozenset[str]:
+    """The names (casefolded) that redaction found in benign queries and a person read as
+    people's names: customers give theirs ("call me jim"), book under one ("under the name
+    kevin"), or name someone ("bill from Mr. Smith"). A PERSON span not in this list counts as a
+    false positive (``..._fp_rate_PERSON_not_a_name``)."""
+    path = DATA / "benign_person_names.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
 def evaluate_benign_pii(
     detector: "PiiDetector", parts: dict[str, list[tuple[str, str]]]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Redaction's false positives on benign customer queries: per type, the share of queries
     with a span of that type (``pii_benign_fp_rate_<type>`` held out, ``pii_benign_tuning_...``
-    on the tuning part)."""
+    on the tuning part); for names also per dataset, and the share with a name that is no
+    person's name (``..._PERSON_not_a_name``: not in ``benign_person_names.txt``)."""
     from ml.safety.contracts import ENTITIES
 
     metrics: dict[str, Any] = {}
     examples: list[dict[str, Any]] = []
+    names = _reviewed_person_names()
     for part, prefix in (("heldout", "pii_benign"), ("tuning", "pii_benign_tuning")):
         flagged: Counter[str] = Counter()
+        by_dataset: Counter[tuple[str, str]] = Counter()
+        totals: Counter[str] = Counter()
         queries = parts[part]
         for dataset, text in tqdm(queries, desc=f"benign PII {part}", unit="query"):
             found = detector.detect(text)
+            totals[dataset] += 1
             for entity in {s.entity for s in found}:
                 flagged[entity] += 1
+            persons = [text[s.start : s.end].casefold() for s in found if s.entity == "PERSON"]
+            if persons:
+                by_dataset[(dataset, "PERSON")] += 1
+            if any(p not in names for p in persons):
+                flagged["PERSON_not_a_name"] += 1
+                by_dataset[(dataset, "PERSON_not_a_name")] += 1
             if part == "heldout" and len(examples) < EXAMPLES_KEPT:
                 wrong = [s for s in found if s.entity not in _BENIGN_EXPECTED]
                 if wrong:
@@ -286,11 +312,15 @@ def evaluate_benign_pii(
                         }
                     )
         metrics[f"{prefix}_queries"] = len(queries)
-        for entity in ENTITIES:
+        for entity in [*ENTITIES, "PERSON_not_a_name"]:
             if entity in _BENIGN_EXPECTED:
                 continue
             rate = flagged[entity] / len(queries) if queries else 0.0
             metrics[f"{prefix}_fp_rate_{entity}"] = round(rate, 5)
+        for dataset in sorted(totals):
+            for kind in ("PERSON", "PERSON_not_a_name"):
+                rate = by_dataset[(dataset, kind)] / totals[dataset]
+                metrics[f"{prefix}_fp_rate_{kind}_{dataset}"] = round(rate, 5)
     return metrics, examples
 
 
@@ -300,7 +330,7 @@ def evaluate_injection(
     test = [row for row in rows if row["split"] == "test"]
     caught: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    missed = []
+    missed: list[dict[str, Any]] = []
     for row in tqdm(test, desc="injection", unit="msg"):
         source = "document" if row["category"] == "indirect" else "customer"
         verdict = detector.check(row["text"], source=source)
@@ -326,7 +356,7 @@ def benign_queries(quick: bool) -> list[tuple[str, str]]:
     train/val/test (its oos_* keys skipped), Bitext instructions."""
     root = datasets_dir()
     queries: list[tuple[str, str]] = []
-    banking = []
+    banking: list[str] = []
     for split in ("train", "test"):
         with (root / "banking77" / f"{split}.csv").open(newline="", encoding="utf-8") as handle:
             banking.extend(row["text"] for row in csv.DictReader(handle))
@@ -349,7 +379,7 @@ def evaluate_false_blocks(
     guarded: Counter[str] = Counter()
     blocked: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    examples = []
+    examples: list[dict[str, Any]] = []
     for dataset, text in tqdm(queries, desc="benign", unit="query"):
         verdict = injection.check(text, source="customer")
         guard_verdict = guard.check(text, customer_texts=[])

@@ -151,7 +151,13 @@ _EXPLICIT_CUE = re.compile(
     r"card\s?holder(?:\s+is)?\s*[:-]?|holder\s*[:-]|recipient(?:\s+is)?\s*[:-]?|"
     r"customer\s*[:-]|client\s*[:-]|contact(?:\s+person)?\s*[:-]|attn\s*[:.]?|attention\s*:|"
     r"c/o|care\s+of|dear|addressed\s+to|on\s+behalf\s+of|this\s+is|i\s+am|i'm|im|it's|"
-    r"it\s+is|its)(?=[\s,:])[\s,:-]*)"
+    r"it\s+is|its|"
+    # the same in the other languages served
+    r"mijn\s+naam\s+is|ik\s+ben|mein\s+name\s+ist|ich\s+hei(?:ß|ss)e|ich\s+bin|"
+    r"je\s+m'appelle|je\s+suis|mon\s+nom\s+est|me\s+llamo|mi\s+nombre\s+es|soy|"
+    r"chamo-me|o\s+meu\s+nome\s+é|meu\s+nome\s+é|sou\s+o|sou\s+a|mi\s+chiamo|"
+    r"il\s+mio\s+nome\s+è|sono|nimeni\s+on|olen|mit\s+navn\s+er|jeg\s+hedder|jeg\s+er)"
+    r"(?=[\s,:])[\s,:-]*)"
 )
 _RELATIONAL_CUE = re.compile(
     r"(?i:\b(?:my\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|"
@@ -455,7 +461,7 @@ def ner_span_kept(text: str, start: int, end: int) -> tuple[int, int] | None:
     ):
         return None
     known = any(lex.is_name(w) for w in words)
-    capitalised = all(re.fullmatch(NAME_TOKEN, w) for w in words)
+    capitalised = all(re.fullmatch(NAME_TOKEN, w) or w in _PARTICLES for w in words)
     # The model's guesses in lower case or capitals ("max", "AUD", "SWIFT") are mostly words;
     # names written that way are found by the cue grammar.
     if not capitalised or any(_CONTRACTION.search(w) for w in words):

@@ -5,10 +5,11 @@ A candidate is a run of digit groups the way people write numbers: an optional `
 ``011`` before the country code, groups separated by one space, dot, dash or slash, an area code
 in parentheses, a ``(0)`` trunk prefix, and an extension after it ("ext. 204", "x12"). It is a
 phone number when it is a valid number: with a country code, of that country; without one, of
-one of ``REGIONS`` (a number that is valid nowhere, a date, a card or an amount is not). Without
-a word before it that says it is a phone number, a candidate must also be written like one:
-grouped, or starting with a trunk ``0``, a ``+`` or a parenthesis (a bare run of digits is more
-often an account or reference number).
+one of ``REGIONS`` (a number that is valid nowhere, a date, a card or an amount is not). After a
+country code, or after a word that says a phone number follows ("phone:", "call me on"), a
+number of a possible length is enough. Without such a word a candidate must also be written like
+one: grouped, or with a country code or an area code in parentheses (a bare run of digits is
+more often an account or reference number).
 """
 
 import re
@@ -31,9 +32,9 @@ REGIONS = (
 _GROUP_SEPARATOR = r"(?:[ \t]?[.\-/][ \t]?|[ \t]|[ \t]?\(0\)[ \t]?)"
 _CANDIDATE = re.compile(
     r"(?<![A-Za-z0-9+.,/-])"
-    r"(?P<number>(?:(?P<international>\+|00|011|\(\+)[ \t]?)?"
-    rf"(?:\(?\d{{1,5}}\)[ \t]?|\d{{1,15}})"
-    rf"(?:(?:{_GROUP_SEPARATOR}|[ \t]?\(\d{{1,5}}\)[ \t]?)\d{{1,10}}){{0,7}})"
+    r"(?P<number>(?:(?P<international>\+|00(?=[1-9])|011(?=[ \t])|\(\+)[ \t]?)?"
+    rf"(?:\(\d{{1,5}}\)|(?<=[(+])\d{{1,5}}\)|\d{{1,15}})"
+    rf"(?:(?:(?<=\))|{_GROUP_SEPARATOR}|[ \t]?\(\d{{1,5}}\)[ \t]?)\d{{1,10}}){{0,7}})"
     r"(?P<extension>[ \t]*,?[ \t]*(?i:ext\.?|extension|x|\#)[ \t]*\d{1,5})?"
     r"(?![A-Za-z0-9]|[.,/-]\d)"
 )
@@ -41,12 +42,13 @@ _CUE = re.compile(
     r"(?i:phone|mobile|mob\b|tel\b|tel\.|telephone|cell|landline|whats\s?app|fax|number|no\.|"
     r"\bcall|\bring|\btext|\bsms|reach\s+me|contact|dial|电话|手机|联系方式|telefon|handy|"
     r"téléphone|portable|numéro|telefone|telemóvel|celular|teléfono|móvil|telefono|cellulare|"
-    r"telefoon|mobiel|puhelin|numero)"
+    r"telefoon|mobiel|puhelin|numero|mich\s+unter|appelez-moi|chiamatemi|llámeme|liguem|"
+    r"bel\s+me|ring\s+til|soita)"
 )
 _NOT_PHONE_CUE = re.compile(
-    r"(?i:order|invoice|account|acct|card|iban|tracking|reference|ref\b|ref\.|policy|ticket|"
-    r"booking|confirmation|serial|sku|zip|postcode|postal|pin\b|code|id\b|amount|balance|"
-    r"\$|€|£|¥)[^.!?\n]{0,12}$"
+    r"(?i:\b(?:orders?|invoices?|accounts?|acct|cards?|iban|tracking|reference|ref|policy|"
+    r"tickets?|booking|confirmation|serial|sku|zip|postcode|postal|pin|code|id|amount|"
+    r"balance)\b|\$|€|£|¥)[^.!?\n]{0,12}$"
 )
 _DATE = re.compile(r"\d{1,4}([./-])\d{1,2}\1\d{1,4}")
 _ZIP_PLUS_4 = re.compile(r"\d{5}-\d{4}")
@@ -55,24 +57,27 @@ _MIN_DIGITS, _MAX_DIGITS = 7, 15
 
 @cache
 def _valid_international(digits: str) -> bool:
+    """After a "+" or "00" a number of its country's possible length is taken: people write the
+    code on purpose, and test ranges ("+44 7700 900123") are no valid numbers."""
     try:
-        return phonenumbers.is_valid_number(phonenumbers.parse("+" + digits))
+        return phonenumbers.is_possible_number(phonenumbers.parse("+" + digits))
     except phonenumbers.NumberParseException:
         return False
 
 
 @cache
-def _valid_national(digits: str) -> bool:
+def _valid_national(digits: str, *, possible: bool) -> bool:
+    check = phonenumbers.is_possible_number if possible else phonenumbers.is_valid_number
     for region in REGIONS:
         try:
-            if phonenumbers.is_valid_number(phonenumbers.parse(digits, region)):
+            if check(phonenumbers.parse(digits, region)):
                 return True
         except phonenumbers.NumberParseException:
             continue
     return False
 
 
-def _valid(number: str, international: str | None) -> bool:
+def _valid(number: str, international: str | None, *, cued: bool) -> bool:
     if international:
         # "+44 (0)20 ...": the trunk zero in parentheses is not dialled with the country code.
         digits = re.sub(r"\D", "", number.replace("(0)", ""))
@@ -87,21 +92,16 @@ def _valid(number: str, international: str | None) -> bool:
     # A run of digits that is a valid card is a card.
     if len(digits) >= 13 and luhn_valid(digits):
         return False
-    return _valid_national(digits)
+    # After "phone:" / "call me on", a number of a possible length is enough (test ranges
+    # such as "0118 496 0525" are not valid numbers).
+    return _valid_national(digits, possible=cued)
 
 
 def _written_like_a_phone(number: str, international: str | None) -> bool:
+    """A country code, an area code in parentheses, or digits in groups: a run of digits alone
+    ("0159157307") is as often an order or account number."""
     stripped = number.strip()
-    groups = re.findall(r"\d+", stripped)
-    return bool(international) or stripped[0] in "(0" or len(groups) >= 2
-
-
-def _shorter(number: str) -> Iterator[str]:
-    """The candidate, then without its last groups (a number followed by another number)."""
-    yield number
-    parts = re.split(r"(?<=\d)(?=[ \t.\-/(])", number)
-    for cut in range(len(parts) - 1, 0, -1):
-        yield "".join(parts[:cut])
+    return bool(international) or stripped[0] == "(" or len(re.findall(r"\d+", stripped)) >= 2
 
 
 def phone_numbers(text: str) -> Iterator[Found]:
@@ -112,13 +112,8 @@ def phone_numbers(text: str) -> Iterator[Found]:
             continue
         cued = _CUE.search(before[-30:]) is not None
         international = match.group("international")
-        for number in _shorter(match.group("number")):
-            number = number.rstrip(" \t")
-            if _valid(number, international) and (
-                cued or _written_like_a_phone(number, international)
-            ):
-                end = start + len(number)
-                if number == match.group("number") and match.group("extension"):
-                    end = match.end("extension")
-                yield Found(start, end, 0.9 if cued else 0.8)
-                break
+        number = match.group("number")
+        if _valid(number, international, cued=cued) and (
+            cued or _written_like_a_phone(number, international)
+        ):
+            yield Found(start, match.end(), 0.9 if cued else 0.8)

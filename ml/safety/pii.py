@@ -244,45 +244,16 @@ def default_recognizers(
             validator=_spelt_email_valid,
             name="SpeltEmailRecognizer",
         ),
+        FunctionRecognizer("PHONE", phone_numbers, name="PhoneNumberRecognizer"),
         RegexRecognizer(
             "PHONE",
             [
-                # +44 20 7946 0958, +1 (555) 010-1234, +86 138 0013 8000
-                Pattern(
-                    rf"(?<![A-Za-z0-9+])\+\d{{1,3}}[ .-]?(?:\(\d{{1,4}}\)[ .-]?)?\d{{1,4}}(?:[ .-]?\d{{2,4}}){{1,4}}{_RD}{_EXT}",
-                    0.85,
-                ),
-                # (555) 010-1234, 555-010-1234, 555.010.1234, 333 123 4567
-                Pattern(
-                    rf"{_LD}(?:\(\d{{3}}\)\s?|\d{{3}}[ .-])\d{{3}}[ .-]\d{{4}}{_RD}{_EXT}", 0.8
-                ),
-                # 020 7946 0958, 0161 496 0000, 040 123 4567
-                Pattern(rf"{_LD}0\d{{2,4}} \d{{3,4}} ?\d{{3,4}}{_RD}{_EXT}", 0.75),
-                # 0471 23 45 67, 01 23 45 67 89, 06-12 34 56 78 (two-digit groups)
-                Pattern(rf"{_LD}0\d{{1,3}}(?:[ .-]\d{{2}}){{3,4}}{_RD}{_EXT}", 0.75),
-                # 612 345 678 (Spain: a mobile or landline in threes)
-                Pattern(rf"{_LD}[6-9]\d{{2}} \d{{3}} \d{{3}}{_RD}{_EXT}", 0.7),
-                # 13800138000, 138 0013 8000, 138-0013-8000
+                # Chinese mobiles written in one run: 13800138000, 138 0013 8000, 138-0013-8000
                 Pattern(rf"{_LD}1[3-9]\d(?:[ -]?\d{{4}}){{2}}{_RD}", 0.85),
-                # 010-12345678, 0755-1234567, 06-12345678, 030/1234567
-                Pattern(rf"{_LD}0\d{{1,4}}[-/]\d{{6,8}}{_RD}{_EXT}", 0.8),
-                # (020)17993528, (0118) 496 0294, (21) 555-0199
-                Pattern(rf"\(0?\d{{2,4}}\)\s?\d{{3,5}}[ -]?\d{{3,4}}{_RD}{_EXT}", 0.85),
-                # (+358) 825183257, (351) 257 407 550, (067)-6603696
-                Pattern(rf"\(\+?\d{{2,4}}\)[ -]?\d{{2,9}}(?:[ -]\d{{2,4}}){{0,3}}{_RD}{_EXT}", 0.8),
-                # 01214960569, 0358801039 (no spaces)
-                Pattern(rf"{_LD}0[1-9]\d{{8,9}}{_RD}{_EXT}", 0.7),
-                # after a word that says it is a phone number: any national format
-                Pattern(
-                    rf"{_PHONE_CUE}\s*(?i:number|no\.?|nr\.?|#)?\s*(?:is|:|：)?\s*"
-                    rf"(\+?\(?\d[\d ().-]{{5,18}}\d{_RD}{_EXT})",
-                    0.8,
-                    group=1,
-                ),
             ],
             validator=_phone_valid,
+            name="ChineseMobileRecognizer",
         ),
-        FunctionRecognizer("PHONE", phone_numbers, name="PhoneNumberRecognizer"),
         RegexRecognizer(
             "CN_ID",
             [Pattern(rf"{_L}\d{{6}} ?\d{{8}} ?\d{{3}}[\dXx]{_R}", 0.98)],

@@ -30,7 +30,7 @@ from faker import Faker
 from benchmarks.data.safety.english_values import english_value
 from ml.safety.checksums import luhn_valid
 
-SPLITS = ("tuning", "heldout")
+SPLITS = ("tuning", "heldout", "fresh")
 OUTPUT = Path(__file__).resolve().with_name("pii_wide.jsonl")
 SEED = 20261119
 PER_TEMPLATE = {"en": 12, "zh": 12}
@@ -295,6 +295,51 @@ EN_COMPOSED_TEMPLATES: dict[str, tuple[str, ...]] = {
         "{tel} is my daughter's phone, please call her instead.",
         "Contact details\n{person}\n{tel}",
     ),
+    "fresh": (
+        # addresses
+        "Hello, please can the courier bring it to {street_full} tomorrow?",
+        "We relocated. Correct address: {street_full}.",
+        "{street_full} is where I live, not the address on the label",
+        "The label says {street} which is wrong",
+        "Delivery address\n\n{street_lines}",
+        "pls redirect parcel -> {street_lines}",
+        "Both {street} and {street} are my addresses.",
+        "Can I collect it instead of delivery to {street_full}?",
+        "Please use my PO box: {po_box}",
+        "Return label should show {street_full} as the sender.",
+        "I'm staying at {street_full} until Friday.",
+        "Billing address: {street_lines}\nThanks!",
+        # names
+        "Hi there, I'm {person}, I have a billing question.",
+        "Could you tell {person_first} that the package is ready?",
+        "customer name - {person_lower}",
+        "FROM: {person_upper}",
+        "Mail addressed to {person_title_full} keeps coming to my flat.",
+        "{person_title} from your team called me this morning.",
+        "Best wishes,\n{person_initial}",
+        "Sincerely, {person_hyphen}",
+        "The parcel was signed for by {person_apostrophe}.",
+        "My colleague {person_particle} will send the documents.",
+        "I'd like to add {person} to the delivery notes.",
+        "Order for {person_three}, thanks",
+        "The passengers are {person_surname}, {person_surname}, {person_surname}.",
+        "Hi, {person} speaking. Is my refund processed?",
+        "Is {person} authorised on this account?",
+        "Send the invoice to {person}, our accountant.",
+        "yes its {person_lower} here",
+        "Please let {person_title} know I called.",
+        # phones
+        "Best number to reach me: {tel}",
+        "Mob: {tel}",
+        "Can someone call me back on {tel}?",
+        "cell {tel} / office {tel}",
+        "If I don't answer, try my partner on {tel}.",
+        "Please update my phone number to {tel}.",
+        "Contact me via WhatsApp at {tel}",
+        "Phone number on the order was {tel} - it's outdated.",
+        "Fax {tel}",
+        "I am on {tel} all afternoon.",
+    ),
 }
 
 ZH_NAMES = {
@@ -440,6 +485,8 @@ def build() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for split in SPLITS:
         for lang, templates in TEMPLATES.items():
+            if split not in templates:
+                continue  # the fresh split is English only
             locales = LOCALES[lang][split]
             per = PER_TEMPLATE.get(lang, PER_TEMPLATE_OTHER)
             for t_index, template in enumerate(templates[split]):
@@ -454,7 +501,7 @@ def build() -> list[dict[str, object]]:
             for i in range(PER_TEMPLATE["en"]):
                 rng = random.Random(SEED + hash_key(split, "en+", t_index, i))  # noqa: S311
                 rows.append(_row(split, "en", len(rows), _fill(template, _composed(split, rng))))
-        for t_index, template in enumerate(ZH_TEMPLATES[split]):
+        for t_index, template in enumerate(ZH_TEMPLATES.get(split, ())):
             for i in range(PER_TEMPLATE["zh"]):
                 rng = random.Random(SEED + hash_key(split, "zh", t_index, i))  # noqa: S311
                 rows.append(_row(split, "zh", len(rows), _fill(template, _zh_values(split, rng))))

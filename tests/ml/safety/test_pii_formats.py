@@ -35,6 +35,20 @@ def test_a_zip_code_a_date_and_an_amount_are_no_phone_numbers(detector: PiiDetec
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Can I cancel 448-7903456-1318060? I ordered it on December 13.",
+        "The barcode under the box reads 4873 9191 9596 5245, is that the model?",
+        "Can I cancel 0648631879? I ordered it on 10/13/2025.",
+    ],
+)
+def test_order_numbers_barcodes_and_bare_digit_runs_are_no_phone_numbers(
+    detector: PiiDetector, text: str
+) -> None:
+    assert "PHONE" not in [entity for _, entity in _found(detector, text)]
+
+
+@pytest.mark.parametrize(
     "address",
     [
         "Level 15, 5/266 Forest Hwy, New Mackenziestad ACT 2853",
