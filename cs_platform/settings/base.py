@@ -93,6 +93,19 @@ TEMPLATES = [
 ]
 
 # --- database -------------------------------------------------------------------------------
+
+
+def production_pool_options() -> dict[str, Any]:
+    """The psycopg pool of each process on PostgreSQL (see below)."""
+    return {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=16),
+        # Seconds a thread waits for a free connection before the request fails.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=20.0),
+        "max_idle": 60.0,
+    }
+
+
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
@@ -117,13 +130,7 @@ else:
     # process never holds more than DATABASE_POOL_MAX_SIZE, however many threads it ran.
     # Persistent per-thread connections (CONN_MAX_AGE) leaked one per worker thread under ASGI.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
-        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=16),
-        # Seconds a thread waits for a free connection before the request fails.
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=20.0),
-        "max_idle": 60.0,
-    }
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = production_pool_options()
     # A connection broken under the pool (a restarted server, a terminated backend) is found
     # when borrowed and replaced.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

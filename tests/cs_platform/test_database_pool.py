@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from rest_framework.authtoken.models import Token
 
 from apps.accounts.models import Role
 from cs_platform.asgi import application
+from cs_platform.settings.base import production_pool_options
 from tests.factories import ConversationFactory
 from tests.servers import running_server
 
@@ -39,7 +39,10 @@ def test_concurrent_requests_never_hold_more_than_the_pool(
 ) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the pool is PostgreSQL's; the services pass runs this on PostgreSQL")
-    limit = settings.DATABASES["default"]["OPTIONS"].get("pool", {}).get("max_size", 16)
+    # Production's pool (the test settings leave it out): new connections take it from here.
+    pool_options = production_pool_options()
+    limit = pool_options["max_size"]
+    connections.settings["default"]["OPTIONS"]["pool"] = pool_options
     user = member_of(workspace_a, Role.ADMIN)
     token = Token.objects.create(user=user).key
     ConversationFactory.create_batch(3, workspace=workspace_a)
@@ -72,8 +75,13 @@ def test_concurrent_requests_never_hold_more_than_the_pool(
         watching.set()
         watcher.join()
         after = _connections_to_this_database()
+    # The server's threads borrowed from the pool, once per request at least.
+    served_from_pool = connection.pool.get_stats()["requests_num"]
+    connection.close_pool()
+    del connections.settings["default"]["OPTIONS"]["pool"]
     assert statuses == [200] * (CONCURRENCY * REQUESTS_EACH)
     # Every request ran in a thread of its own; together they held at most the pool's size
     # (plus the watcher's), and no more are open once they are done.
     assert peak <= limit + 1
     assert after <= limit
+    assert served_from_pool >= CONCURRENCY * REQUESTS_EACH
