@@ -15,7 +15,7 @@ from apps.core.exceptions import Forbidden, NotFound
 from apps.core.process import process_wide
 from apps.safety import crypto
 from apps.safety.models import KnowledgePiiReport, MessageOriginal, PiiRevealLog, SafetyPolicy
-from ml.safety.contracts import InjectionVerdict, Redaction
+from ml.safety.contracts import InjectionVerdict, PiiSpan, Redaction
 
 if TYPE_CHECKING:
     from ml.safety.guard import OutputGuard
@@ -78,16 +78,8 @@ def injection_detector() -> "InjectionDetector":
 
 
 def text_redact(*, policy: Policy, text: str, placeholders: dict[str, str]) -> Redaction:
-    from ml.safety.redact import redact
-
     spans = detector_for(policy).detect(text, entities=policy.redact_entities)
-    return redact(
-        text,
-        spans,
-        secret=crypto.placeholder_secret(),
-        mode=policy.redaction_mode,
-        placeholders=placeholders,
-    )
+    return _spans_redact(policy=policy, text=text, spans=spans, placeholders=placeholders)
 
 
 def knowledge_text_redact(*, policy: Policy, text: str, placeholders: dict[str, str]) -> Redaction:
@@ -95,9 +87,17 @@ def knowledge_text_redact(*, policy: Policy, text: str, placeholders: dict[str, 
     knowledge_spans``: cards, ID numbers, IBANs, private e-mails and phones), so brands, places,
     products and ``{{template variables}}`` reach customers as written."""
     from ml.safety.pii import knowledge_spans
-    from ml.safety.redact import redact
 
     spans = knowledge_spans(text, entities=policy.redact_entities)
+    return _spans_redact(policy=policy, text=text, spans=spans, placeholders=placeholders)
+
+
+def _spans_redact(
+    *, policy: Policy, text: str, spans: list[PiiSpan], placeholders: dict[str, str]
+) -> Redaction:
+    """The found spans replaced as the workspace's policy says (placeholders or masks)."""
+    from ml.safety.redact import redact
+
     return redact(
         text,
         spans,
