@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.widget import customer_session_start
@@ -228,25 +227,12 @@ def test_a_resend_after_the_conversation_closed_is_not_stored_again(
     assert Conversation.objects.count() == 1
 
 
-@pytest.fixture
-def widget_api(api: Any, workspace_a: Any) -> Any:
-    response = api.post(
-        reverse("v1:widget-session", args=[workspace_a.public_key]),
-        {},
-        format="json",
-        HTTP_ORIGIN="https://acme.example.com",
-    )
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['token']}")
-    api.url = reverse("v1:widget-messages", args=[workspace_a.public_key])
-    return api
-
-
 @pytest.mark.django_db
-def test_the_rest_message_endpoint_is_rate_limited(widget_api: Any, settings: Any) -> None:
+def test_the_rest_message_endpoint_is_rate_limited(widget: Any, settings: Any) -> None:
     settings.CHAT_RATE_MESSAGES_PER_SESSION = "5/60"
     codes = [
-        widget_api.post(
-            widget_api.url, {"text": f"m{i}", "client_message_id": f"m-{i}"}, format="json"
+        widget.post(
+            widget.url, {"text": f"m{i}", "client_message_id": f"m-{i}"}, format="json"
         ).status_code
         for i in range(7)
     ]
@@ -256,14 +242,14 @@ def test_the_rest_message_endpoint_is_rate_limited(widget_api: Any, settings: An
 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
-async def test_a_message_sent_over_rest_is_answered(widget_api: Any) -> None:
-    response = await database_sync_to_async(widget_api.post)(
-        widget_api.url, {"text": "Where is my order?", "client_message_id": "m-1"}, format="json"
+async def test_a_message_sent_over_rest_is_answered(widget: Any) -> None:
+    response = await database_sync_to_async(widget.post)(
+        widget.url, {"text": "Where is my order?", "client_message_id": "m-1"}, format="json"
     )
     assert response.status_code == 201
     message_id = response.json()["id"]
     # No server event loop in this test: the recovery pass is what starts the turn.
     assert await turns_recover() == [message_id]
     await drain_turns()
-    history = (await database_sync_to_async(widget_api.get)(widget_api.url)).json()
+    history = (await database_sync_to_async(widget.get)(widget.url)).json()
     assert [m["sender"] for m in history["messages"]] == ["customer", "bot"]
