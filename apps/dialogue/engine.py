@@ -34,12 +34,14 @@ from apps.generation.services import (
     conversation_turns,
     passages_from_retrieval,
 )
-from apps.knowledge.services.search import knowledge_retrieve
+from apps.knowledge.services.search import knowledge_retrieve, title_similarity
 from apps.knowledge.services.variables import answer_stream_filled, sources_filled
 from apps.nlu.runtime import model_for
+from ml.dialogue.control import control_read, control_reply
 from ml.dialogue.flows import FlowSpec, flow_step, render
-from ml.dialogue.policy import Route, RoutingConfig, route_decide
+from ml.dialogue.policy import OFFERED_PERSON, Route, RoutingConfig, route_decide
 from ml.dialogue.state import DialogueState, SlotVocabulary, state_update
+from ml.dialogue.triggers import trigger_match
 from ml.generation.contracts import Passage, Turn
 from ml.generation.prompts import SYSTEM_PROMPT
 from ml.nlu.contracts import NluResult
@@ -55,6 +57,9 @@ NOT_FOUND = (
 )
 SMALLTALK_DEFAULT = "Hello! How can I help you today?"
 PASSAGES = 3
+# A follow-up this short that the model can't place alone is read with the customer's previous
+# message ("and how long does that take?").
+FOLLOW_UP_WORDS = 12
 
 
 @dataclass
@@ -66,6 +71,8 @@ class TurnDecision:
     workspace: Workspace | None = None
     turns: list[Turn] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
+    # After a digression: the question the flow under way waits for, said after the answer.
+    resume: str = ""
 
 
 def _ms(since: float) -> float:
@@ -90,6 +97,7 @@ def routing_config(workspace: Workspace) -> tuple[RoutingConfig, DialogueSetting
         max_low_confidence_turns=settings_row.max_low_confidence_turns,
         negative_threshold=settings_row.negative_threshold,
         max_negative_turns=settings_row.max_negative_turns,
+        languages=frozenset(settings_row.languages or ["en"]),
     )
     return config, settings_row
 
@@ -131,14 +139,20 @@ def _understand(workspace: Workspace, text: str) -> tuple[NluResult, str]:
 
 
 def _faq(
-    workspace: Workspace, text: str, intent: str | None
+    workspace: Workspace, text: str, intent: str | None, context: list[str]
 ) -> tuple[list[RetrievedPassage], list[dict[str, Any]]]:
     passages = [
         p
-        for p in knowledge_retrieve(workspace=workspace, query=text, k=PASSAGES, intent=intent)
+        for p in knowledge_retrieve(
+            workspace=workspace, query=text, k=PASSAGES, intent=intent, context=context
+        )
         if not p.injection_flagged
     ]
-    sources = [
+    return passages, _sources(passages)
+
+
+def _sources(passages: list[RetrievedPassage]) -> list[dict[str, Any]]:
+    return [
         {
             "id": p.chunk_id,
             "title": p.title or " / ".join(p.heading_path),
@@ -149,14 +163,13 @@ def _faq(
         }
         for p in passages
     ]
-    return passages, sources
 
 
 def _act(
-    spec: FlowSpec, values: dict[str, str], conversation: Conversation
+    spec: FlowSpec, values: dict[str, str], conversation: Conversation, language: str
 ) -> tuple[str, dict[str, Any]]:
     if spec.action == "canned":
-        return render(spec.result, values), {"action": "canned"}
+        return render(spec.text("result", language), values), {"action": "canned"}
     try:
         response = httpx.post(
             spec.endpoint,
@@ -173,7 +186,7 @@ def _act(
         logger.warning("flow action failed flow=%s error=%s", spec.name, type(error).__name__)
         return "", {"action": "https", "ok": False, "error": type(error).__name__}
     message = str(body.get("message", "")) if isinstance(body, dict) else ""
-    return message or render(spec.result, values), {
+    return message or render(spec.text("result", language), values), {
         "action": "https",
         "ok": True,
         "status": response.status_code,
@@ -197,6 +210,92 @@ def handoff_summary(conversation: Conversation, state: DialogueState, reason: st
     return "\n".join(lines)
 
 
+def _previous_customer_text(conversation: Conversation, turn: TurnInput) -> str:
+    """The customer's message before this one (stored, so redacted), for a follow-up."""
+    texts = list(
+        Message.objects.filter(conversation=conversation, sender=Message.Sender.CUSTOMER)
+        .order_by("-id")
+        .values_list("text", flat=True)[:2]
+    )
+    # The newest stored message is this turn's own.
+    return texts[1] if len(texts) > 1 and texts[0] == turn.text else (texts[0] if texts else "")
+
+
+def _confident(nlu: NluResult, config: RoutingConfig) -> bool:
+    return bool(nlu.intents) and not nlu.is_oos and nlu.confidence >= config.min_confidence
+
+
+def _understand_in_context(
+    workspace: Workspace,
+    conversation: Conversation,
+    turn: TurnInput,
+    text: str,
+    before: DialogueState,
+    config: RoutingConfig,
+) -> tuple[NluResult, str, dict[str, Any]]:
+    """NLU on the message; a short follow-up it can't place alone ("and what about the rest of
+    my balance?") is read again after the customer's previous message, and taken so when that
+    is understood. Returns the result, the model, and what the context did (for the trace)."""
+    nlu, model_name = _understand(workspace, text)
+    if _confident(nlu, config) or not nlu.intents or before.active_intent is None:
+        return nlu, model_name, {}
+    if len(re.findall(r"\w+", text)) > FOLLOW_UP_WORDS:
+        return nlu, model_name, {}
+    previous = _previous_customer_text(conversation, turn)
+    if not previous:
+        return nlu, model_name, {}
+    joined, _ = _understand(workspace, f"{previous} {text}")
+    used = _confident(joined, config)
+    context = {"previous": previous, "intent": joined.intent, "score": joined.confidence}
+    if not used:
+        return nlu, model_name, {**context, "used": False}
+    # The customer's words, understood with the context.
+    return replace(joined, text=nlu.text), model_name, {**context, "used": True}
+
+
+def _flow_tasks(config: RoutingConfig, language: str) -> list[str]:
+    return [t for f in config.flows.values() if (t := f.title.get(language, f.title.get("en", "")))]
+
+
+def _resume(config: RoutingConfig, state: DialogueState, language: str) -> str:
+    """After a digression, the question the flow under way is waiting for."""
+    pending = state.pending_question or ""
+    if not pending.startswith(("slot:", "confirm:")):
+        return ""
+    name = pending.split(":")[1]
+    spec = next((f for f in config.flows.values() if f.name == name), None)
+    if spec is None:
+        return ""
+    if pending.startswith("confirm:"):
+        question = render(spec.text("confirm", language), state.values())
+    else:
+        question = spec.text(f"{pending.split(':')[2]}.prompt", language)
+    task = spec.title.get(language, spec.title.get("en", spec.name.replace("_", " ")))
+    return control_reply("resume", language, tasks=[], overrides={}).format(
+        task=task, question=question
+    )
+
+
+def _near_match(
+    workspace: Workspace, text: str, threshold: float
+) -> tuple[list[RetrievedPassage], float]:
+    """Passages whose article title says what the customer asked, nearly word for word."""
+    if threshold <= 0:
+        return [], 0.0
+    retrieved = [
+        p
+        for p in knowledge_retrieve(workspace=workspace, query=text, k=PASSAGES)
+        if not p.injection_flagged and p.title
+    ]
+    if not retrieved:
+        return [], 0.0
+    similarity = title_similarity(text, [p.title for p in retrieved])
+    best = max(range(len(retrieved)), key=lambda i: similarity[i])
+    if similarity[best] < threshold:
+        return [], similarity[best]
+    return [retrieved[best], *(p for i, p in enumerate(retrieved) if i != best)], similarity[best]
+
+
 def _decide_locked(turn: TurnInput) -> TurnDecision:
     started = time.perf_counter()
     latency: dict[str, float] = {}
@@ -208,7 +307,25 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
     latency["load"] = _ms(started)
 
     mark = time.perf_counter()
-    nlu, model_name = _understand(workspace, turn.text)
+    pending = before.pending_question or ""
+    control = control_read(turn.text, flow_under_way=pending.startswith(("slot:", "confirm:")))
+    # "4821" is in no language: the conversation's stays.
+    worded = re.search(r"[^\W\d_]", turn.text) is not None
+    language = control.language if worded else before.language
+    if language != control.language:
+        control = replace(control, language=language)
+    text = control.rest or turn.text
+    context: dict[str, Any] = {}
+    trigger = None
+    nlu, model_name = NluResult(text=turn.text, intents=(), is_oos=False, oos_score=0.0), "none"
+    understood = control.act is None and language in config.languages
+    if understood:
+        nlu, model_name, context = _understand_in_context(
+            workspace, conversation, turn, text, before, config
+        )
+    if control.act is None:
+        triggers = {f.name: f.triggers for f in config.flows.values() if f.triggers}
+        trigger = trigger_match(text, triggers) if triggers else None
     latency["nlu"] = _ms(mark)
 
     mark = time.perf_counter()
@@ -218,49 +335,75 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
         vocabularies=_vocabularies(config),
         asked=_asked(before),
         low_confidence=config.min_confidence,
+        conversational=not understood,
     )
+    state = replace(state, language=language)
     latency["state"] = _ms(mark)
 
     mark = time.perf_counter()
     route: Route = (
-        route_decide(state, nlu, config)
-        if nlu.intents
+        route_decide(state, nlu, config, control=control, trigger=trigger)
+        if nlu.intents or not understood or trigger
         else Route("faq", "no NLU model: the knowledge base answers")
     )
+    near = 0.0
+    retrieved: list[RetrievedPassage] = []
+    if route.name == "clarify" and understood:
+        retrieved, near = _near_match(workspace, text, settings_row.near_match_threshold)
+        if retrieved:
+            route = Route("faq", f"near match to an article title ({near:.2f}); {route.reason}")
+    if state.pending_question == OFFERED_PERSON:
+        state = replace(state, pending_question=None)  # the offer stands for one turn
     latency["policy"] = _ms(mark)
 
     mark = time.perf_counter()
     sources: list[dict[str, Any]] = []
     handler: dict[str, Any] = {}
+    tasks = _flow_tasks(config, language)
     if route.name == "flow" and route.flow:
         spec = next(f for f in config.flows.values() if f.name == route.flow)
-        step = flow_step(spec, state, turn.text)
+        step = flow_step(spec, state, text if control.act is None else turn.text, language)
         state = step.state
         handler = {"flow": spec.name, "step": step.kind, "slot": step.slot}
-        text = step.message
+        reply = step.message
         if step.kind == "act":
-            text, handler["result"] = _act(spec, dict(step.values), conversation)
-            if not text:
+            reply, handler["result"] = _act(spec, dict(step.values), conversation, language)
+            if not reply:
                 route = Route("handoff", f"flow {spec.name}: the action failed", route.intent)
-                text = spec.failure
+                reply = spec.text("failure", language)
+    elif route.name == "smalltalk" and control.act is not None:
+        reply = control_reply(
+            control.act, language, tasks=tasks, overrides=settings_row.smalltalk_replies
+        )
     elif route.name == "smalltalk":
-        text = settings_row.smalltalk_replies.get(route.intent or "", SMALLTALK_DEFAULT)
+        reply = settings_row.smalltalk_replies.get(route.intent or "", SMALLTALK_DEFAULT)
+    elif route.name == "decline":
+        reply = control_reply("decline", language, tasks=tasks, answers=False, overrides={})
+        state = replace(state, pending_question=OFFERED_PERSON)
     elif route.name == "clarify":
-        text = CLARIFY
+        reply = CLARIFY
     elif route.name == "faq":
-        retrieved, sources = _faq(workspace, turn.text, route.intent)
+        query_context = [context["previous"]] if context.get("used") else []
+        if retrieved:
+            sources = _sources(retrieved)
+        else:
+            retrieved, sources = _faq(workspace, text, route.intent, query_context)
         handler = {"passages": len(retrieved)}
-        text = "" if retrieved else NOT_FOUND
+        reply = "" if retrieved else NOT_FOUND
         if not retrieved:
             handler["unanswered"] = True
+            state = replace(state, pending_question=OFFERED_PERSON)
     else:
-        text = ""
+        reply = ""
     if route.name == "handoff":
         summary = handoff_summary(conversation, state, route.reason)
         conversation_handoff(conversation_id=conversation.pk, reason=route.reason[:120])
         handler["summary"] = summary
         state = DialogueState(**{**state.__dict__, "summary": summary, "pending_question": None})
-        text = text or HANDOFF_NOTICE.get(turn.language, HANDOFF_NOTICE["en"])
+        reply = reply or HANDOFF_NOTICE.get(language, HANDOFF_NOTICE["en"])
+    resume = "" if route.name in ("flow", "handoff") else _resume(config, state, language)
+    if resume and reply:
+        reply = f"{reply}\n\n{resume}"
     latency["handler"] = _ms(mark)
 
     row.data = state.to_json()
@@ -268,13 +411,26 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
     row.save(update_fields=["data", "version", "updated_at"])
     trace = {
         "nlu": {**_nlu_trace(nlu), "model": model_name},
+        "control": {
+            "act": control.act,
+            "language": language,
+            "opened": control.opened,
+            "angry": control.angry,
+        },
+        "context": context,
+        "trigger": (
+            {"flow": trigger.key, "phrase": trigger.phrase, "score": trigger.score}
+            if trigger
+            else None
+        ),
+        "near_match": near,
         "state": {"before": before.to_json(), "after": state.to_json(), "version": row.version},
         "handler": handler,
         "latency_ms": latency,
     }
     meta = ReplyMeta(route=route.name, reason=route.reason, sources=tuple(sources))
-    decision = TurnDecision(text=text, meta=meta, trace=trace)
-    if route.name == "faq" and not text:
+    decision = TurnDecision(text=reply, meta=meta, trace=trace, resume=resume)
+    if route.name == "faq" and not reply:
         decision.workspace = workspace
         decision.turns = conversation_turns(conversation.pk)
         decision.passages = passages_from_retrieval(retrieved)
@@ -325,6 +481,8 @@ class EngineReplier:
             trace=generation,
         ):
             yield delta
+        if decision.resume:
+            yield f"\n\n{decision.resume}"
         sources = self.meta.sources
         # The passages the answer cites are its sources; all of them when it cites none.
         if cited := {p.source_id for p in passages_cited(decision.passages, generation.cited)}:

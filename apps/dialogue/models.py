@@ -21,6 +21,7 @@ from django.db import models
 
 from apps.accounts.models import Workspace
 from apps.chat.models import Conversation, Message
+from ml.dialogue.policy import NEAR_MATCH_THRESHOLD
 
 
 class TurnTrace(models.Model):
@@ -53,6 +54,10 @@ class TurnTrace(models.Model):
         return f"trace {self.id} ({self.route or 'unrouted'})"
 
 
+def _english() -> list[str]:
+    return ["en"]
+
+
 class DialogueSettings(models.Model):
     """How a workspace's bot routes turns (admin-editable; a workspace without a row gets the
     defaults). Intent names refer to the workspace's NLU intents."""
@@ -72,6 +77,12 @@ class DialogueSettings(models.Model):
     max_low_confidence_turns = models.PositiveSmallIntegerField(default=2)
     negative_threshold = models.FloatField(default=0.8)
     max_negative_turns = models.PositiveSmallIntegerField(default=2)
+    # The languages the workspace's intent model and articles are written in: a message in any
+    # other is told, in its language, what the bot can do, and offered a person.
+    languages = models.JSONField(default=_english, blank=True)
+    # A question this similar to an article's title is answered from it even when the intent
+    # model is unsure (cosine of the sentence embeddings; 0 turns the route off).
+    near_match_threshold = models.FloatField(default=NEAR_MATCH_THRESHOLD)
 
     class Meta:
         verbose_name_plural = "dialogue settings"

@@ -15,9 +15,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ml.dialogue.control import CJK
 from ml.dialogue.state import DialogueState, SlotValue, is_no, is_yes
+from ml.dialogue.triggers import phrases_valid
 
-CANCEL = re.compile(r"\b(?:cancel|stop|never ?mind|forget it|quit|算了|取消)\b", re.IGNORECASE)
+CANCEL = re.compile(
+    r"\b(?:cancel|stop|never ?mind|nvm|forget (?:it|that|about it)|quit|abort|scratch that|"
+    r"changed my mind)\b|算了|取消|不用了|不要了",
+    re.IGNORECASE,
+)
+
+
+CANCELLED = {"en": "OK, I've cancelled that.", "zh": "好的，已为您取消。"}
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,9 @@ class FlowSlot:
             lowered = text.lower()
             for value, synonyms in self.choices.items():
                 for form in (value, *synonyms):
-                    if re.search(rf"(?<!\w){re.escape(form.lower())}(?!\w)", lowered):
+                    # Chinese has no spaces between words: a form is found anywhere.
+                    bounded = rf"(?<!\w){re.escape(form.lower())}(?!\w)"
+                    if re.search(re.escape(form) if CJK.search(form) else bounded, lowered):
                         return value
             return None
         if self.pattern:
@@ -62,6 +73,27 @@ class FlowSpec:
     timeout_s: float = 5.0
     result: str = ""  # canned answer (template), or what to say when the endpoint succeeds
     failure: str = "Sorry, that didn't work. Let me connect you with a person."
+    # What the flow does, for "what can you do?" and for resuming it: {"en": ..., "zh": ...}.
+    title: Mapping[str, str] = field(default_factory=dict)
+    # Ways customers start it, in any language, beside the intent ("left my card at the bar").
+    triggers: tuple[str, ...] = ()
+    # The texts in other languages: {"zh": {"confirm": ..., "result": ..., "<slot>.prompt": ...}}.
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def text(self, key: str, language: str) -> str:
+        """One of the flow's texts (``confirm``, ``result``, ``failure``, ``cancelled``,
+        ``<slot>.prompt``, ``<slot>.invalid``) in the customer's language where the operator
+        translated it."""
+        translated = self.translations.get(language, {}).get(key)
+        if translated:
+            return translated
+        if key == "cancelled":
+            return CANCELLED.get(language, CANCELLED["en"])
+        if "." in key:
+            name, part = key.split(".", 1)
+            slot = next(s for s in self.slots if s.name == name)
+            return str(getattr(slot, part))
+        return str(getattr(self, key))
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> "FlowSpec":
@@ -94,6 +126,12 @@ class FlowSpec:
             timeout_s=float(raw.get("timeout_s", 5.0)),
             result=str(raw.get("result", "")),
             failure=str(raw.get("failure", cls.failure)),
+            title={str(k): str(v) for k, v in raw.get("title", {}).items()},
+            triggers=tuple(phrases_valid(raw.get("triggers", []))),
+            translations={
+                str(lang): {str(k): str(v) for k, v in texts.items()}
+                for lang, texts in raw.get("translations", {}).items()
+            },
         )
 
 
@@ -124,7 +162,7 @@ def _fill_from_text(spec: FlowSpec, state: DialogueState, text: str) -> Dialogue
     return replace(state, slots=slots)
 
 
-def flow_step(spec: FlowSpec, state: DialogueState, text: str) -> FlowStep:
+def flow_step(spec: FlowSpec, state: DialogueState, text: str, language: str = "en") -> FlowStep:
     pending = state.pending_question or ""
     # "Cancel" stops a flow that is under way; the message that starts one ("I need to cancel a
     # transfer") is not a cancellation.
@@ -132,7 +170,7 @@ def flow_step(spec: FlowSpec, state: DialogueState, text: str) -> FlowStep:
     if under_way and CANCEL.search(text):
         cleared = {k: v for k, v in state.slots.items() if k not in {s.name for s in spec.slots}}
         done = replace(state, slots=cleared, pending_question=None, active_intent=None)
-        return FlowStep("cancelled", "OK, I've cancelled that.", done)
+        return FlowStep("cancelled", spec.text("cancelled", language), done)
     if pending == f"confirm:{spec.name}":
         if is_yes(text) and not is_no(text):
             values = {s.name: state.slots[s.name].value for s in spec.slots}
@@ -164,9 +202,12 @@ def flow_step(spec: FlowSpec, state: DialogueState, text: str) -> FlowStep:
         value = state.slots.get(slot.name)
         if value is None or not slot.valid(value.value):
             asked_before = pending == f"slot:{spec.name}:{slot.name}"
-            message = slot.invalid if asked_before and slot.invalid else slot.prompt
+            kind = "invalid" if asked_before and slot.invalid else "prompt"
+            message = spec.text(f"{slot.name}.{kind}", language)
             waiting = replace(state, pending_question=f"slot:{spec.name}:{slot.name}")
             return FlowStep("ask", message, waiting, slot=slot.name)
     values = {s.name: state.slots[s.name].value for s in spec.slots}
     waiting = replace(state, pending_question=f"confirm:{spec.name}")
-    return FlowStep("confirm", render(spec.confirm, values), waiting, values=values)
+    return FlowStep(
+        "confirm", render(spec.text("confirm", language), values), waiting, values=values
+    )

@@ -2,49 +2,37 @@
 
 Rules, first match wins:
 
-1. explicit request for a person (a handoff intent, or the words; a question whether the bot
-   is a person is neither) -> ``handoff``
+1. explicit request for a person (conversation control's ``ask_human``, a handoff intent, or the
+   words; a question whether the bot is a person is neither) -> ``handoff``
 2. an intent the workspace marks sensitive -> ``handoff``
 3. strongly negative, for ``max_negative_turns`` turns in a row -> ``handoff``
-4. a flow is waiting for an answer and the message doesn't confidently switch topic -> ``flow``
-5. out of scope or low confidence: ``clarify`` (ask to rephrase), then after
+4. a flow is waiting for an answer: yes, no, cancel and the answer itself go to it (``flow``);
+   conversation ("thanks", "are you a bot?") is answered (``smalltalk``) and a question that
+   confidently switches topic is answered (``faq``), and the flow resumes after either
+5. "yes" to the bot's offer of a person -> ``handoff``; any other conversation-control act
+   (greeting, thanks, goodbye, ok, "are you a bot?", "what can you do?") -> ``smalltalk``; these
+   never count as low-confidence turns
+6. a message in a language the workspace's model doesn't read -> ``decline`` (says what the bot
+   can do, in that language, and offers a person)
+7. one of a flow's trigger phrasings -> ``flow``
+8. out of scope or low confidence: ``clarify`` (ask to rephrase), then after
    ``max_low_confidence_turns`` such turns in a row -> ``handoff``
-6. a flow intent -> ``flow``; a small-talk intent -> ``smalltalk``; any other intent -> ``faq``
+9. a flow intent -> ``flow``; a small-talk intent -> ``smalltalk``; any other intent -> ``faq``
 """
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ml.dialogue.control import ASKS_IF_HUMAN, ControlAct, asks_for_person
 from ml.dialogue.flows import FlowSpec
 from ml.dialogue.state import DialogueState
+from ml.dialogue.triggers import TriggerMatch
 from ml.nlu.contracts import NluResult
 
-_PERSON = r"(?:human|person|agent|representative|rep|operator|staff(?:\s+member)?|someone|somebody)"
-HANDOFF_WORDS = re.compile(
-    # "talk to a (customer service) person", "chat with somebody"
-    rf"\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|the\s+|some\s+)?(?:\w+\s+){{0,2}}?{_PERSON}\b"
-    # "put me through to an agent", "transfer me to a human", "get me a person"
-    rf"|\b(?:get|put|transfer|pass|connect|switch|send)\s+me\s+(?:to\s+|through\s+to\s+|with\s+)?"
-    rf"(?:a\s+|an\s+|the\s+)?(?:\w+\s+){{0,2}}?{_PERSON}\b"
-    r"|\b(?:human|live|real)\s+(?:agent|person|being|representative|rep)\b|\bhuman\b"
-    r"|^\s*(?:operator|agent|representative)(?:\s+please)?\s*[.!?]*\s*$"
-    r"|转人工|人工客服|找人工|真人",
-    re.IGNORECASE,
-)
-# "Are you a human?" is a question about the bot, not a request for a person.
-_ASKS_IF_HUMAN = re.compile(
-    r"\b(?:are\s+you|you\s+are|you'?re|regard\s+you|"
-    r"am\s+i\s+(?:talking|speaking|chatting)\s+(?:to|with))\b.{0,20}"
-    r"\b(?:human|real|person|bot|ai|robot|machine)\b",
-    re.IGNORECASE,
-)
-
-
-def asks_for_person(text: str) -> bool:
-    """Words asking for a person, outside any question about whether the bot is one ("are you
-    a human? put me through to a person" asks; "am I talking to a bot?" doesn't)."""
-    return bool(HANDOFF_WORDS.search(_ASKS_IF_HUMAN.sub(" ", text)))
+OFFERED_PERSON = "offer:handoff"  # the pending question after the bot offered a person
+# A question whose embedding is this close to an article title's is that article's question
+# (MaxKB answers directly above 0.9); measured in benchmarks/near_match_eval.py.
+NEAR_MATCH_THRESHOLD = 0.9
 
 
 @dataclass(frozen=True)
@@ -58,6 +46,7 @@ class RoutingConfig:
     max_low_confidence_turns: int = 2
     negative_threshold: float = 0.8
     max_negative_turns: int = 2
+    languages: frozenset[str] = frozenset({"en"})  # what the workspace's intent model reads
 
 
 @dataclass(frozen=True)
@@ -75,15 +64,27 @@ def _pending_flow(state: DialogueState) -> str | None:
     return None
 
 
-def route_decide(state: DialogueState, nlu: NluResult, config: RoutingConfig) -> Route:
-    """``state`` is the state after this turn's update."""
+def route_decide(
+    state: DialogueState,
+    nlu: NluResult,
+    config: RoutingConfig,
+    *,
+    control: ControlAct | None = None,
+    trigger: TriggerMatch | None = None,
+) -> Route:
+    """``state`` is the state after this turn's update; ``control``: the message's conversation
+    act; ``trigger``: a flow trigger phrasing found in it."""
+    act = control.act if control else None
+    if act == "ask_human":
+        mood = ", angry" if control and control.angry else ""
+        return Route("handoff", f"the customer asked for a person (conversation control{mood})")
     intent = nlu.intent
     score = f"{nlu.confidence:.2f}"
     asks = asks_for_person(nlu.text)
     # "Am I talking to a bot?": models trained on requests for a person often read this as one,
     # so the intent alone doesn't hand over then.
     handoff_intent = intent in config.handoff_intents and (
-        asks or not _ASKS_IF_HUMAN.search(nlu.text)
+        asks or not ASKS_IF_HUMAN.search(nlu.text)
     )
     if asks or handoff_intent:
         why = f"intent {intent} ({score})" if intent in config.handoff_intents else "the words"
@@ -100,12 +101,16 @@ def route_decide(state: DialogueState, nlu: NluResult, config: RoutingConfig) ->
     waiting = _pending_flow(state)
     if waiting is not None:
         flow = next((f for f in config.flows.values() if f.name == waiting), None)
+        if flow is not None and act in ("affirm", "deny", "cancel"):
+            return Route("flow", f"{act} for flow {flow.name}", flow.intent, flow.name)
+        if flow is not None and act is not None:
+            return Route("smalltalk", f"conversation control: {act} (flow {flow.name} waits)")
         switching = (
             intent is not None
             and intent != (flow.intent if flow else None)
             and nlu.confidence >= config.switch_confidence
             and not nlu.slots
-        )
+        ) or (trigger is not None and trigger.key != waiting)
         if flow is not None and not switching:
             return Route(
                 "flow",
@@ -113,6 +118,24 @@ def route_decide(state: DialogueState, nlu: NluResult, config: RoutingConfig) ->
                 flow.intent,
                 flow.name,
             )
+    if act in ("affirm", "ack") and state.pending_question == OFFERED_PERSON:
+        return Route("handoff", "the customer accepted the offer of a person")
+    if act is not None:
+        return Route("smalltalk", f"conversation control: {act}")
+    if trigger is not None:
+        flow = next(f for f in config.flows.values() if f.name == trigger.key)
+        return Route(
+            "flow",
+            f"trigger phrasing {trigger.phrase!r} ({trigger.score:.2f}) starts flow {flow.name}",
+            flow.intent,
+            flow.name,
+        )
+    if control is not None and control.language not in config.languages:
+        return Route(
+            "decline",
+            f"language {control.language}: the workspace's model reads "
+            f"{', '.join(sorted(config.languages))}",
+        )
     if nlu.is_oos or intent is None or nlu.confidence < config.min_confidence:
         why = (
             f"out of scope ({nlu.oos_score:.2f})"

@@ -38,11 +38,13 @@ _CORRECTION = re.compile(
     r"|\binstead\b|\bthe other\b",
     re.IGNORECASE,
 )
+# Chinese words have no \b between them ("是的", "不对"): they match at the start alone.
 _NO = re.compile(
-    r"^\s*(?:no|nope|nah|wrong|incorrect|that'?s not right|不|不是|不对)\b", re.IGNORECASE
+    r"^\s*(?:no|nope|nah|wrong|incorrect|that'?s not right)\b|^\s*(?:不|否|错)", re.IGNORECASE
 )
 _YES = re.compile(
-    r"^\s*(?:yes|yeah|yep|sure|correct|right|ok|okay|please do|go ahead|confirm|是|对|好的?)\b",
+    r"^\s*(?:yes|yeah|yep|yup|sure|correct|right|ok|okay|please do|go ahead|confirm|do it)\b"
+    r"|^\s*(?:是|对|好|确认|确定|可以|没错|嗯|行)",
     re.IGNORECASE,
 )
 
@@ -66,6 +68,7 @@ class DialogueState:
     negative_turns: int = 0  # consecutive
     summary: str = ""
     last_correction: bool = False
+    language: str = "en"  # the customer's, from the last message that had words
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +89,7 @@ class DialogueState:
             "negative_turns": self.negative_turns,
             "summary": self.summary,
             "last_correction": self.last_correction,
+            "language": self.language,
         }
 
     @classmethod
@@ -110,6 +114,7 @@ class DialogueState:
             negative_turns=int(raw.get("negative_turns", 0)),
             summary=str(raw.get("summary", "")),
             last_correction=bool(raw.get("last_correction", False)),
+            language=str(raw.get("language", "en")),
         )
 
     def values(self) -> dict[str, str]:
@@ -318,11 +323,14 @@ def state_update(
     asked: Sequence[str] = (),
     offered: Mapping[str, str] | None = None,
     low_confidence: float = 0.5,
+    conversational: bool = False,
 ) -> DialogueState:
     """The state after one customer turn. ``asked``: the slots the bot's last message asked for;
     ``offered``: the values it proposed ("Nandos serves Portuguese food"), which the customer
     takes, even over an earlier value, unless they turn them down ("no", "something else") or
-    name another value."""
+    name another value. ``conversational``: the turn was conversation control ("thanks", "are
+    you a bot?"), understood without the intent model: it counts neither as a low-confidence
+    turn nor as the end of a run of them."""
     vocabularies = vocabularies or {}
     turn = state.turn + 1
     slots = dict(state.slots)
@@ -345,13 +353,18 @@ def state_update(
     if intent is not None:
         history = (*history, intent)[-HISTORY_KEPT:]
     low = (nlu.is_oos or nlu.confidence < low_confidence) and not nlu.slots
+    low_turns = (
+        state.low_confidence_turns
+        if conversational
+        else (state.low_confidence_turns + 1 if low else 0)
+    )
     return replace(
         state,
         turn=turn,
         active_intent=intent or state.active_intent,
         intent_history=history,
         slots=slots,
-        low_confidence_turns=state.low_confidence_turns + 1 if low else 0,
+        low_confidence_turns=low_turns,
         negative_turns=state.negative_turns + 1 if nlu.sentiment == "negative" else 0,
         last_correction=correction,
     )

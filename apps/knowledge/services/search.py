@@ -95,3 +95,11 @@ def _intent_chunks(workspace: Workspace, intent: str) -> list[str]:
             "chunk_id", flat=True
         )
     )
+
+
+def title_similarity(query: str, titles: Sequence[str]) -> list[float]:
+    """Cosine similarity of the question to each title (the shared sentence encoder)."""
+    if not titles:
+        return []
+    vectors = dense_encoder().encode([query, *titles])
+    return [float(v) for v in np.asarray(vectors[1:]) @ np.asarray(vectors[0])]
