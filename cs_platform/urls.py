@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("apps.safety.urls")),
     path("", include("apps.knowledge.urls")),
     path("", include("apps.nlu.urls")),
+    path("", include("apps.analytics.urls")),
 ]
 
 urlpatterns = [
@@ -29,6 +30,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("apps.chat.page_urls")),
     path("", include("apps.knowledge.page_urls")),
+    path("", include("apps.analytics.page_urls")),
     path("", include("apps.core.urls")),
 ]
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.knowledge",
     "apps.nlu",
     "apps.generation",
+    "apps.analytics",
 ]
 
 MIDDLEWARE = [
