@@ -217,9 +217,10 @@ async def play(base: str, key: str, workspace: str, script: dict[str, Any]) -> G
     seen: dict[str, int] = {}
     try:
         await chat.connect()
-        conversation_id = await chat.conversation_id()
+        conversation_id = 0  # the conversation starts with the first message
         for turn in script["turns"]:
             reply, first_ms = await _send(chat, turn["say"])
+            conversation_id = conversation_id or await chat.conversation_id()
             with sqlite3.connect(database) as db:
                 stored = [
                     str(r[0])
