@@ -13,7 +13,7 @@ PORT ?= 8000
 # Where the CPU build of torch comes from when pip's own configuration doesn't provide it.
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: venv vllm-venv browser demo serve test test-embedded test-services lint format clean
+.PHONY: venv vllm-venv browser demo serve test test-embedded test-services lint format clean vendor-echarts
 
 venv: $(STAMP)
 
@@ -81,6 +81,24 @@ lint: venv
 format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Apache ECharts for the analytics page, vendored into the tree (no CDN at run time): the npm
+# registry's tarball of a pinned version, checked against its pinned integrity, unpacked into
+# frontend/static/analytics/vendor/ with its licence. Run it again to reproduce the files there.
+ECHARTS_VERSION := 6.1.0
+ECHARTS_INTEGRITY := sha512-q0yaFPggC9FUdsWH4blavRWFmxdrIodbkoKNAjJudAI6CA9gNPxHtV2RcZNEepZVlk4yvBYkOkbk6HIVpIyHZA==
+ECHARTS_DIR := frontend/static/analytics/vendor
+
+vendor-echarts:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT \
+	  && npm pack --silent --pack-destination "$$tmp" echarts@$(ECHARTS_VERSION) >/dev/null \
+	  && test "sha512-$$(openssl dgst -sha512 -binary "$$tmp/echarts-$(ECHARTS_VERSION).tgz" | base64 -w0)" = "$(ECHARTS_INTEGRITY)" \
+	  && tar -xzf "$$tmp/echarts-$(ECHARTS_VERSION).tgz" -C "$$tmp" package/dist/echarts.min.js package/LICENSE package/NOTICE \
+	  && mkdir -p $(ECHARTS_DIR) \
+	  && cp "$$tmp/package/dist/echarts.min.js" $(ECHARTS_DIR)/echarts.min.js \
+	  && cp "$$tmp/package/LICENSE" $(ECHARTS_DIR)/ECHARTS-LICENSE \
+	  && cp "$$tmp/package/NOTICE" $(ECHARTS_DIR)/ECHARTS-NOTICE \
+	  && echo "echarts $(ECHARTS_VERSION) -> $(ECHARTS_DIR)"
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) var .pytest_cache .mypy_cache .ruff_cache
