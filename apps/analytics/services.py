@@ -418,10 +418,12 @@ def _dirty_conversations(workspace: Workspace, since: datetime, now: datetime) -
     facts = ConversationFact.objects.filter(workspace=workspace)
     touched |= set(facts.filter(recheck_at__lte=now).values_list("conversation_id", flat=True))
     # A CSAT score leaves no other trace: compare it with the facts.
+    both_rated = Q(csat_score__isnull=False, conversation__csat_score__isnull=False)
     touched |= set(
         facts.filter(
-            ~Q(csat_score=F("conversation__csat_score"))
+            (both_rated & ~Q(csat_score=F("conversation__csat_score")))
             | Q(csat_score__isnull=True, conversation__csat_score__isnull=False)
+            | Q(csat_score__isnull=False, conversation__csat_score__isnull=True)
         ).values_list("conversation_id", flat=True)
     )
     sessions = conversations.filter(id__in=touched).values("customer_session_id")

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.analytics import metrics
@@ -319,6 +320,17 @@ def test_refresh_matches_a_rebuild(scenario: Built) -> None:
     facts = {f["conversation_id"]: f for f in rebuilt}
     assert facts[scenario.conversations["c10"].id]["reopened"] is True
     assert facts[c3.id]["csat_score"] == 5
+
+
+def test_a_refresh_with_nothing_new_touches_nothing(scenario: Built) -> None:
+    """Once every window has run out and the overlap has passed, a refresh recomputes no
+    conversation (an unrated conversation is no change of CSAT)."""
+    workspace = scenario.workspace
+    now = timezone.now()
+    analytics_refresh(workspace=workspace, now=now)
+    analytics_refresh(workspace=workspace, now=now + timedelta(hours=1))
+    result = analytics_refresh(workspace=workspace, now=now + timedelta(hours=2))
+    assert (result.conversations, result.hours, result.turns) == (0, 0, 0)
 
 
 def test_outcome_rules() -> None:
