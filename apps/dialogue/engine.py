@@ -34,7 +34,7 @@ from apps.generation.services import (
     conversation_turns,
     passages_from_retrieval,
 )
-from apps.knowledge.services.search import article_intents, knowledge_retrieve, title_similarity
+from apps.knowledge.services.search import knowledge_retrieve, title_similarity
 from apps.knowledge.services.variables import answer_stream_filled, sources_filled
 from apps.nlu.runtime import model_for
 from ml.dialogue.control import control_read, control_reply
@@ -348,12 +348,6 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
     )
     near = 0.0
     retrieved: list[RetrievedPassage] = []
-    if route.name == "faq" and route.intent and not context.get("used"):
-        # The operator links articles to the intents they answer: an intent none answers is a
-        # question the bot can't answer here (a bank's mortgage question), not the nearest one.
-        linked = article_intents(workspace)
-        if linked and route.intent not in linked:
-            route = Route("decline", f"{route.reason}, and no article answers it", route.intent)
     if route.name in ("clarify", "decline") and understood:
         retrieved, near = _near_match(workspace, text, settings_row.near_match_threshold)
         if retrieved:

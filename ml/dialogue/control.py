@@ -106,6 +106,21 @@ _EN: dict[str, tuple[str, ...]] = {
         "how are u",
         "hope you are well",
         "hope you're well",
+        "i hope you are well",
+        "i hope you're well",
+        "hope you are doing well",
+        "i hope you are doing well",
+        "hope all is well",
+        "i have a question",
+        "i have a quick question",
+        "i've got a question",
+        "i got a question",
+        "got a question",
+        "quick question",
+        "one question",
+        "can i ask something",
+        "can i ask you something",
+        "can i ask a question",
         "anyone there",
         "is anyone there",
         "anybody there",
@@ -305,6 +320,15 @@ _FILLER_EN = {
     "buddy",
     "folks",
     "dear",
+    "earlier",
+    "before",
+    "today",
+    "everything",
+    "really",
+    "once",
+    "btw",
+    "by",
+    "way",
 }
 _FILLER_ZH_CHARS = set("啊呀哦哈吧呢了的啦你您客服小助手")
 
@@ -314,7 +338,7 @@ _ASK_BOT = re.compile(
     r"|\b(?:is\s+this|this\s+is)\s+(?:a\s+|an\s+|just\s+)*(?:bot|robot|ai|chatbot|automated|"
     r"machine|real\s+person|human|live\s+chat)\b"
     r"|\bam\s+i\s+(?:talking|speaking|chatting|texting)\s+(?:to|with)\s+(?:a\s+|an\s+)?"
-    r"(?:bot|robot|machine|computer|ai|human|real|person)\b"
+    r"(?:bot|robot|machine|computer|ai|human|real|person|(?:some|any)(?:one|body)\s+real)\b"
     r"|\bwho\s+(?:am\s+i|is\s+this)\s+(?:talking|speaking|chatting)\b|\bwho\s+are\s+(?:you|u)\b"
     r"|\bwhat\s+are\s+(?:you|u)\b|\bare\s+(?:you|u)\s+(?:a\s+)?(?:bot|human)\s+or\b",
     re.IGNORECASE,
@@ -365,15 +389,19 @@ def language_of(text: str) -> str:
     return "zh" if cjk and cjk * 2 >= latin / 3 else "en"
 
 
-def _fold(word: str) -> str:
+def fold(word: str) -> str:
     return re.sub(r"(.)\1{2,}", r"\1", word.lower().replace("’", "'"))
 
 
-def _near(word: str, target: str) -> bool:
-    """Equal, or one edit apart for words of five letters or more ("thnaks", "helo" is not)."""
+def near(word: str, target: str) -> bool:
+    """Equal, or one edit apart: a letter changed or swapped in a word of five letters or more
+    ("thnaks"), one left out or added where the shorter has four ("ordr", "trak"); "help" is
+    never "helo"."""
     if word == target:
         return True
-    if min(len(word), len(target)) < 5 or abs(len(word) - len(target)) > 1:
+    if abs(len(word) - len(target)) > 1 or min(len(word), len(target)) < (
+        5 if len(word) == len(target) else 4
+    ):
         return False
     if len(word) == len(target):
         diff = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
@@ -388,7 +416,7 @@ def _near(word: str, target: str) -> bool:
 
 
 _PHRASES_EN = sorted(
-    ((tuple(_fold(w) for w in phrase.split()), act) for act, ps in _EN.items() for phrase in ps),
+    ((tuple(fold(w) for w in phrase.split()), act) for act, ps in _EN.items() for phrase in ps),
     key=lambda pa: -len(pa[0]),
 )
 
@@ -400,7 +428,7 @@ def _spans_en(words: list[str]) -> list[tuple[int, int, str]]:
     while i < len(words):
         for phrase, act in _PHRASES_EN:
             if len(phrase) <= len(words) - i and all(
-                _near(w, p) for w, p in zip(words[i : i + len(phrase)], phrase, strict=False)
+                near(w, p) for w, p in zip(words[i : i + len(phrase)], phrase, strict=False)
             ):
                 spans.append((i, i + len(phrase), act))
                 i += len(phrase)
@@ -422,7 +450,7 @@ def _only_acts(spans: list[tuple[int, int, str]]) -> list[str]:
 def _strip_en(text: str) -> tuple[list[str], str]:
     """The acts the message opens and closes with, and the rest of the text (original words)."""
     tokens = re.findall(r"[\w']+|[^\w\s]", text)
-    words = [_fold(t) for t in tokens if re.match(r"[\w']", t)]
+    words = [fold(t) for t in tokens if re.match(r"[\w']", t)]
     spans = _spans_en(words)
     if all(act != "?" for _, _, act in spans):
         return _only_acts(spans), ""
@@ -522,7 +550,7 @@ def control_read(text: str, *, flow_under_way: bool = False) -> ControlAct:
     if not rest:
         return _only(acts, language, stripped, flow_under_way)
     words = re.findall(r"[\w']+", rest)
-    if _ASK_BOT.search(rest) and len(words) <= 9:
+    if _ASK_BOT.search(rest) and len(words) <= 12:
         return ControlAct("ask_bot", language, "")
     if _CAPABILITIES.search(rest) and len(words) <= 8:
         return ControlAct("capabilities", language, "")

@@ -29,6 +29,11 @@ CANCEL = re.compile(
 CANCELLED = {"en": "OK, I've cancelled that.", "zh": "好的，已为您取消。"}
 
 
+def _spaced(text: str) -> str:
+    """Chinese characters set apart, so a pattern's ``\\b`` finds "7316" in "后四位是7316"."""
+    return re.sub(r"([\u3400-\u9fff\uf900-\ufaff])", r" \1 ", text)
+
+
 @dataclass(frozen=True)
 class FlowSlot:
     name: str
@@ -49,7 +54,7 @@ class FlowSlot:
                         return value
             return None
         if self.pattern:
-            match = re.search(self.pattern, text)
+            match = re.search(self.pattern, _spaced(text))
             return match.group(0) if match else None
         stripped = text.strip()
         return stripped or None
@@ -167,7 +172,9 @@ def flow_step(spec: FlowSpec, state: DialogueState, text: str, language: str = "
     # "Cancel" stops a flow that is under way; the message that starts one ("I need to cancel a
     # transfer") is not a cancellation.
     under_way = pending.startswith((f"slot:{spec.name}:", f"confirm:{spec.name}"))
-    if under_way and CANCEL.search(text):
+    # "Yes, cancel it" confirms cancelling a transfer: a yes to the confirmation comes first.
+    confirming = pending == f"confirm:{spec.name}" and is_yes(text) and not is_no(text)
+    if under_way and CANCEL.search(text) and not confirming:
         cleared = {k: v for k, v in state.slots.items() if k not in {s.name for s in spec.slots}}
         done = replace(state, slots=cleared, pending_question=None, active_intent=None)
         return FlowStep("cancelled", spec.text("cancelled", language), done)

@@ -20,12 +20,13 @@ Rules, first match wins:
 9. a flow intent -> ``flow``; a small-talk intent -> ``smalltalk``; any other intent -> ``faq``
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ml.dialogue.control import ASKS_IF_HUMAN, ControlAct, asks_for_person
 from ml.dialogue.flows import FlowSpec
-from ml.dialogue.state import DialogueState
+from ml.dialogue.state import DialogueState, is_no, is_yes
 from ml.dialogue.triggers import TriggerMatch
 from ml.nlu.contracts import NluResult
 
@@ -62,6 +63,33 @@ def _pending_flow(state: DialogueState) -> str | None:
     if pending.startswith(("slot:", "confirm:")):
         return pending.split(":")[1]
     return None
+
+
+QUESTION = re.compile(
+    r"\?\s*$|^\s*(?:and\s+|but\s+|so\s+|also\s+)?(?:how|what|when|where|why|which|who|whats|"
+    r"can|could|do|does|did|is|are|will|would|should|may)\b",
+    re.IGNORECASE,
+)
+
+
+def _gives_details(flow: FlowSpec, text: str) -> bool:
+    """Whether the message holds a value for one of the flow's pattern slots."""
+    return any(
+        (value := slot.parse(text)) is not None and slot.valid(value)
+        for slot in flow.slots
+        if slot.pattern
+    )
+
+
+def _answers(flow: FlowSpec, state: DialogueState, text: str) -> bool:
+    """Whether the message answers what the flow waits for: a valid value for the slot asked
+    about, or, at the confirmation, yes, no or a new value for any slot."""
+    pending = state.pending_question or ""
+    if pending.startswith("confirm:"):
+        return is_yes(text) or is_no(text) or _gives_details(flow, text)
+    name = pending.split(":")[2] if pending.count(":") == 2 else ""
+    slot = next((s for s in flow.slots if s.name == name), None)
+    return slot is not None and (value := slot.parse(text)) is not None and slot.valid(value)
 
 
 def route_decide(
@@ -105,12 +133,25 @@ def route_decide(
             return Route("flow", f"{act} for flow {flow.name}", flow.intent, flow.name)
         if flow is not None and act is not None:
             return Route("smalltalk", f"conversation control: {act} (flow {flow.name} waits)")
-        switching = (
+        # An answer to the bot's question stays in the flow whatever the intent model reads
+        # into it ("ok here it is 55301264"); a question about something else ("how long do
+        # transfers take?") leaves it for a turn, confidently asked or asked as a question.
+        other = (
             intent is not None
             and intent != (flow.intent if flow else None)
-            and nlu.confidence >= config.switch_confidence
             and not nlu.slots
-        ) or (trigger is not None and trigger.key != waiting)
+            and (
+                nlu.confidence >= config.switch_confidence
+                or (
+                    QUESTION.search(nlu.text) is not None
+                    and not nlu.is_oos
+                    and nlu.confidence >= config.min_confidence
+                )
+            )
+        )
+        switching = not (flow is not None and _answers(flow, state, nlu.text)) and (
+            other or (trigger is not None and trigger.key != waiting)
+        )
         if flow is not None and not switching:
             return Route(
                 "flow",
@@ -136,6 +177,17 @@ def route_decide(
             f"language {control.language}: the workspace's model reads "
             f"{', '.join(sorted(config.languages))}",
         )
+    if intent is not None and intent in config.flows and not nlu.is_oos:
+        flow = config.flows[intent]
+        # Unsure of the intent, but the message holds the flow's details ("still nothing,
+        # order #903311"): the flow starts, and asks to confirm.
+        if nlu.confidence < config.min_confidence and _gives_details(flow, nlu.text):
+            return Route(
+                "flow",
+                f"intent {intent} ({score}) with the details of flow {flow.name}",
+                intent,
+                flow.name,
+            )
     if nlu.is_oos or intent is None or nlu.confidence < config.min_confidence:
         why = (
             f"out of scope ({nlu.oos_score:.2f})"

@@ -79,14 +79,6 @@ def knowledge_retrieve(
     )
 
 
-def article_intents(workspace: Workspace) -> set[str]:
-    """The intents the workspace's published articles say they answer."""
-    linked = Article.objects.filter(
-        workspace=workspace, status=Article.Status.PUBLISHED
-    ).values_list("intents", flat=True)
-    return {intent for intents in linked for intent in intents or ()}
-
-
 def _intent_chunks(workspace: Workspace, intent: str) -> list[str]:
     """The indexed chunks of the workspace's published articles that answer ``intent``."""
     # JSON containment has no SQLite lookup; the list of intents per article is short.

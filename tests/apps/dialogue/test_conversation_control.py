@@ -12,7 +12,6 @@ from apps.chat.models import Conversation, Message
 from apps.dialogue.engine import CLARIFY, turn_decide
 from apps.dialogue.models import DialogueSettings, Flow
 from apps.dialogue.replies import TurnInput
-from apps.knowledge.models import Article
 from apps.knowledge.services.articles import article_create
 from apps.knowledge.services.indexing import article_index
 from tests.apps.dialogue.conftest import FREEZE_SPEC
@@ -190,24 +189,3 @@ def test_an_articles_title_asked_word_for_word_is_answered(bank: Any) -> None:
     assert "near match" in decision.meta.reason
     assert decision.trace["near_match"] >= 0.9
     assert "Profile > Verify" in decision.passages[0].text
-
-
-@pytest.mark.django_db
-def test_an_intent_no_article_answers_is_declined_with_the_offer_of_a_person(bank: Any) -> None:
-    author, _ = User.objects.get_or_create(username="op")
-    article = article_create(
-        workspace=bank,
-        author=author,
-        title="When will my card arrive?",
-        body="New cards arrive within 5 working days.",
-        publish=True,
-    )
-    # The tiny model's intents have no training examples stored, which linking checks.
-    Article.objects.filter(pk=article.pk).update(intents=["card_arrival"])
-    article_index(article_id=article.pk)
-    conversation = ConversationFactory(workspace=bank)
-    declined = _say(conversation, "what is the exchange rate to euros")
-    assert declined.meta.route == "decline"
-    assert "no article answers it" in declined.meta.reason
-    assert declined.text.endswith("Shall I connect you with a person?")
-    assert _say(conversation, "yes please").meta.route == "handoff"

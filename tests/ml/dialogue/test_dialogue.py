@@ -373,3 +373,43 @@ def test_the_message_that_starts_a_flow_is_not_a_cancellation() -> None:
     assert (step.kind, step.message) == ("ask", "Which transfer?")
     step = flow_step(spec, step.state, "cancel it, never mind")
     assert step.kind == "cancelled"
+
+
+FLOW_CONFIG = RoutingConfig(flows={"lost_or_stolen_card": FREEZE}, min_confidence=0.5)
+
+
+def test_an_answer_to_the_flows_question_stays_in_the_flow_whatever_the_intent() -> None:
+    waiting = DialogueState(turn=2, pending_question="slot:card_freeze:card_last4")
+    answer = route_decide(waiting, nlu("ok here it is 4821", "transfer_timing", 0.95), FLOW_CONFIG)
+    assert (answer.name, answer.flow) == ("flow", "card_freeze")
+
+
+def test_a_question_mid_flow_leaves_it_for_a_turn_even_when_not_very_confident() -> None:
+    waiting = DialogueState(turn=2, pending_question="slot:card_freeze:card_last4")
+    question = nlu("quick one, how long do transfers take?", "transfer_timing", 0.6)
+    assert route_decide(waiting, question, FLOW_CONFIG).name == "faq"
+    # Not a question, and not confident enough to switch: the flow asks again.
+    statement = nlu("the transfer thing", "transfer_timing", 0.6)
+    assert route_decide(waiting, statement, FLOW_CONFIG).name == "flow"
+
+
+def test_an_unsure_flow_intent_with_the_flows_details_starts_the_flow() -> None:
+    start = DialogueState(turn=1)
+    details = nlu("still nothing, the one ending 4821", "lost_or_stolen_card", 0.3)
+    assert route_decide(start, details, FLOW_CONFIG).name == "flow"
+    vague = nlu("still nothing", "lost_or_stolen_card", 0.3)
+    assert route_decide(start, vague, FLOW_CONFIG).name == "clarify"
+
+
+def test_yes_cancel_it_at_the_confirmation_confirms() -> None:
+    state = DialogueState(turn=1)
+    for text in ("freeze my card", "4821", "lost"):
+        state = flow_step(FREEZE, state, text).state
+    assert flow_step(FREEZE, state, "yes, cancel it").kind == "act"
+    assert flow_step(FREEZE, state, "对，取消吧").kind == "act"
+    assert flow_step(FREEZE, state, "never mind").kind == "cancelled"
+
+
+def test_a_pattern_finds_digits_next_to_chinese() -> None:
+    step = flow_step(FREEZE, DialogueState(turn=1), "卡号后四位是7316")
+    assert step.state.slots["card_last4"].value == "7316"
