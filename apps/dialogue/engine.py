@@ -34,12 +34,24 @@ from apps.generation.services import (
     conversation_turns,
     passages_from_retrieval,
 )
-from apps.knowledge.services.search import knowledge_retrieve, title_similarity
+from apps.knowledge.services.search import (
+    chunk_intents,
+    intent_answered,
+    knowledge_retrieve,
+    title_similarity,
+)
 from apps.knowledge.services.variables import answer_stream_filled, sources_filled
 from apps.nlu.runtime import model_for
 from ml.dialogue.control import control_read, control_reply
 from ml.dialogue.flows import FlowSpec, flow_step, render
-from ml.dialogue.policy import OFFERED_PERSON, Route, RoutingConfig, route_decide
+from ml.dialogue.policy import (
+    HOW_QUESTION,
+    OFFERED_PERSON,
+    Route,
+    RoutingConfig,
+    gives_details,
+    route_decide,
+)
 from ml.dialogue.state import DialogueState, SlotVocabulary, state_update
 from ml.dialogue.triggers import trigger_match
 from ml.generation.contracts import Passage, Turn
@@ -296,6 +308,20 @@ def _near_match(
     return [retrieved[best], *(p for i, p in enumerate(retrieved) if i != best)], similarity[best]
 
 
+def _agreeing(workspace: Workspace, text: str, intent: str) -> list[RetrievedPassage]:
+    """The passages for an unsure intent when retrieval, asked without it, puts an article of
+    that intent first: two readings that agree make an answer neither makes alone."""
+    retrieved = [
+        p
+        for p in knowledge_retrieve(workspace=workspace, query=text, k=PASSAGES)
+        if not p.injection_flagged
+    ]
+    if not retrieved:
+        return []
+    intents = chunk_intents(workspace, [retrieved[0].chunk_id])
+    return retrieved if intent in intents.get(retrieved[0].chunk_id, []) else []
+
+
 def _decide_locked(turn: TurnInput) -> TurnDecision:
     started = time.perf_counter()
     latency: dict[str, float] = {}
@@ -348,10 +374,26 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
     )
     near = 0.0
     retrieved: list[RetrievedPassage] = []
+    starting = route.name == "flow" and not pending.startswith(("slot:", "confirm:"))
+    if starting and route.intent and HOW_QUESTION.search(text):
+        spec = next(f for f in config.flows.values() if f.name == route.flow)
+        # "How do I cancel a transfer?" asks how, not to cancel one now: the article answers.
+        if not gives_details(spec, text) and intent_answered(workspace, route.intent):
+            route = Route("faq", f"a question how {spec.name} works; {route.reason}", route.intent)
     if route.name in ("clarify", "decline") and understood:
         retrieved, near = _near_match(workspace, text, settings_row.near_match_threshold)
         if retrieved:
             route = Route("faq", f"near match to an article title ({near:.2f}); {route.reason}")
+        elif route.name == "clarify" and nlu.intent:
+            retrieved = _agreeing(workspace, text, nlu.intent)
+            if retrieved:
+                route = Route(
+                    "faq",
+                    f"the best article answers intent {nlu.intent}, as NLU reads it; "
+                    f"{route.reason}",
+                    nlu.intent,
+                )
+        if retrieved:
             state = replace(state, low_confidence_turns=0)
     if state.pending_question == OFFERED_PERSON:
         state = replace(state, pending_question=None)  # the offer stands for one turn

@@ -72,7 +72,17 @@ QUESTION = re.compile(
 )
 
 
-def _gives_details(flow: FlowSpec, text: str) -> bool:
+# A question about how something works, not a request to do it now: "how do I cancel a
+# transfer?", "is it possible to cancel one after it's sent?".
+HOW_QUESTION = re.compile(
+    r"^\s*(?:(?:and|so|but|also|just)\s+)?(?:how\s+(?:do|does|can|could|would|long)\b|"
+    r"is\s+it\s+possible\b|what\s+happens\b|is\s+there\s+a\s+way\b|"
+    r"can\s+(?:i|you|one|we)\s+(?:\w+\s+){0,2}(?:a|an|any)\s)",
+    re.IGNORECASE,
+)
+
+
+def gives_details(flow: FlowSpec, text: str) -> bool:
     """Whether the message holds a value for one of the flow's pattern slots."""
     return any(
         (value := slot.parse(text)) is not None and slot.valid(value)
@@ -86,7 +96,7 @@ def _answers(flow: FlowSpec, state: DialogueState, text: str) -> bool:
     about, or, at the confirmation, yes, no or a new value for any slot."""
     pending = state.pending_question or ""
     if pending.startswith("confirm:"):
-        return is_yes(text) or is_no(text) or _gives_details(flow, text)
+        return is_yes(text) or is_no(text) or gives_details(flow, text)
     name = pending.split(":")[2] if pending.count(":") == 2 else ""
     slot = next((s for s in flow.slots if s.name == name), None)
     return slot is not None and (value := slot.parse(text)) is not None and slot.valid(value)
@@ -177,11 +187,11 @@ def route_decide(
             f"language {control.language}: the workspace's model reads "
             f"{', '.join(sorted(config.languages))}",
         )
-    if intent is not None and intent in config.flows and not nlu.is_oos:
+    if intent is not None and intent in config.flows:
         flow = config.flows[intent]
         # Unsure of the intent, but the message holds the flow's details ("still nothing,
         # order #903311"): the flow starts, and asks to confirm.
-        if nlu.confidence < config.min_confidence and _gives_details(flow, nlu.text):
+        if nlu.confidence < config.min_confidence and gives_details(flow, nlu.text):
             return Route(
                 "flow",
                 f"intent {intent} ({score}) with the details of flow {flow.name}",

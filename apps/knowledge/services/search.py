@@ -79,6 +79,19 @@ def knowledge_retrieve(
     )
 
 
+def chunk_intents(workspace: Workspace, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The intents the article of each chunk says it answers."""
+    rows = KnowledgeChunk.objects.filter(
+        workspace=workspace, chunk_id__in=list(chunk_ids), article__isnull=False
+    ).values_list("chunk_id", "article__intents")
+    return {chunk_id: list(intents or ()) for chunk_id, intents in rows}
+
+
+def intent_answered(workspace: Workspace, intent: str) -> bool:
+    """Whether a published article says it answers the intent."""
+    return bool(_intent_chunks(workspace, intent))
+
+
 def _intent_chunks(workspace: Workspace, intent: str) -> list[str]:
     """The indexed chunks of the workspace's published articles that answer ``intent``."""
     # JSON containment has no SQLite lookup; the list of intents per article is short.

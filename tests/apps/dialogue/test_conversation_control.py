@@ -12,6 +12,7 @@ from apps.chat.models import Conversation, Message
 from apps.dialogue.engine import CLARIFY, turn_decide
 from apps.dialogue.models import DialogueSettings, Flow
 from apps.dialogue.replies import TurnInput
+from apps.knowledge.models import Article
 from apps.knowledge.services.articles import article_create
 from apps.knowledge.services.indexing import article_index
 from tests.apps.dialogue.conftest import FREEZE_SPEC
@@ -189,3 +190,44 @@ def test_an_articles_title_asked_word_for_word_is_answered(bank: Any) -> None:
     assert "near match" in decision.meta.reason
     assert decision.trace["near_match"] >= 0.9
     assert "Profile > Verify" in decision.passages[0].text
+
+
+def _linked_article(workspace: Any, title: str, body: str, intent: str) -> None:
+    author, _ = User.objects.get_or_create(username="op")
+    article = article_create(
+        workspace=workspace, author=author, title=title, body=body, publish=True
+    )
+    # The tiny model's intents have no stored training examples, which linking checks.
+    Article.objects.filter(pk=article.pk).update(intents=[intent])
+    article_index(article_id=article.pk)
+
+
+@pytest.mark.django_db
+def test_an_unsure_intent_that_retrieval_agrees_with_is_answered(bank: Any) -> None:
+    # No reading is confident enough for this workspace.
+    DialogueSettings.objects.filter(workspace=bank).update(min_confidence=1.5)
+    _linked_article(
+        bank, "Card delivery", "New cards arrive within 5 working days.", "card_arrival"
+    )
+    decision = _say(ConversationFactory(workspace=bank), "when will my new card arrive?")
+    assert decision.trace["nlu"]["intents"][0]["name"] == "card_arrival"
+    assert decision.meta.route == "faq"
+    assert "the best article answers intent card_arrival" in decision.meta.reason
+    assert decision.trace["state"]["after"]["low_confidence_turns"] == 0
+
+
+@pytest.mark.django_db
+def test_how_a_flow_works_is_answered_from_its_article_and_a_request_starts_it(
+    bank: Any,
+) -> None:
+    _linked_article(
+        bank,
+        "Lost cards",
+        "Freeze a lost card in the app under Cards, or ask me to do it.",
+        "lost_or_stolen_card",
+    )
+    how = _say(ConversationFactory(workspace=bank), "how do I block a lost card?")
+    assert how.meta.route == "faq"
+    assert "a question how card_freeze works" in how.meta.reason
+    request = _say(ConversationFactory(workspace=bank), "I lost my card, please block it")
+    assert request.meta.route == "flow"
