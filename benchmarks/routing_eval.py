@@ -11,6 +11,9 @@ with its demo settings and flows (``apps/dialogue/demo_data/*.json``):
 - CLINC150 ``oos_test`` (1,000 queries) -> ``clarify``;
 - explicit requests for a person (``benchmarks/data/routing/handoff_requests.txt``) -> ``handoff``.
 
+Each query is routed as the product routes a first message: conversation control
+(``ml/dialogue/control.py``), the flows' trigger phrasings, then the intent model.
+
 Out-of-scope detection is refitted on validation data first, as the product does it for
 workspaces (``ml/nlu/oos.py``): the score is kNN distance to the model's training examples in the
 base encoder's space (``--method knn_base``; ``knn`` measures it in the fine-tuned space), and the
@@ -32,9 +35,11 @@ import numpy as np
 
 from benchmarks.common import machine
 from ml.datasets import datasets_dir
+from ml.dialogue.control import control_read
 from ml.dialogue.flows import FlowSpec
 from ml.dialogue.policy import RoutingConfig, route_decide
 from ml.dialogue.state import DialogueState, state_update
+from ml.dialogue.triggers import trigger_match
 from ml.nlu.config import OOS_RULES, config_load
 from ml.nlu.evaluate import split_of
 from ml.nlu.runtime import NluModel, NluRuntime
@@ -96,9 +101,19 @@ def evaluate(
     ]
     results = model.predict([text for text, _ in cases], top_k=3)
     confusion: Counter[tuple[str, str]] = Counter()
-    for (_, gold), nlu in zip(cases, results, strict=True):
-        state = state_update(DialogueState(), nlu, low_confidence=config.min_confidence)
-        confusion[(gold, route_decide(state, nlu, config).name)] += 1
+    triggers = {f.name: f.triggers for f in config.flows.values() if f.triggers}
+    for (text, gold), nlu in zip(cases, results, strict=True):
+        # As the product routes a first message: conversation control, then trigger phrasings.
+        control = control_read(text)
+        trigger = trigger_match(control.rest or text, triggers) if control.act is None else None
+        state = state_update(
+            DialogueState(),
+            nlu,
+            low_confidence=config.min_confidence,
+            conversational=control.act is not None,
+        )
+        route = route_decide(state, nlu, config, control=control, trigger=trigger)
+        confusion[(gold, route.name)] += 1
     right = sum(n for (gold, got), n in confusion.items() if gold == got)
     per_route = {
         route: round(

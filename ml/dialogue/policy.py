@@ -187,15 +187,17 @@ def route_decide(
             f"language {control.language}: the workspace's model reads "
             f"{', '.join(sorted(config.languages))}",
         )
-    if intent is not None and intent in config.flows:
-        flow = config.flows[intent]
-        # Unsure of the intent, but the message holds the flow's details ("still nothing,
-        # order #903311"): the flow starts, and asks to confirm.
-        if nlu.confidence < config.min_confidence and gives_details(flow, nlu.text):
+    top = nlu.intents[0].intent if nlu.intents else None
+    if top is not None and top in config.flows:
+        flow = config.flows[top]
+        # Unsure of the intent (or reading it as out of scope), but the message holds the
+        # flow's details ("still nothing, order #903311"): the flow starts, and asks to confirm.
+        unsure = nlu.is_oos or nlu.confidence < config.min_confidence
+        if unsure and gives_details(flow, nlu.text):
             return Route(
                 "flow",
-                f"intent {intent} ({score}) with the details of flow {flow.name}",
-                intent,
+                f"top intent {top} ({score}) with the details of flow {flow.name}",
+                top,
                 flow.name,
             )
     if nlu.is_oos or intent is None or nlu.confidence < config.min_confidence:

@@ -399,6 +399,8 @@ def test_an_unsure_flow_intent_with_the_flows_details_starts_the_flow() -> None:
     assert route_decide(start, details, FLOW_CONFIG).name == "flow"
     vague = nlu("still nothing", "lost_or_stolen_card", 0.3)
     assert route_decide(start, vague, FLOW_CONFIG).name == "clarify"
+    flagged = replace(nlu("no news, card 4821", "lost_or_stolen_card", 0.6), is_oos=True)
+    assert route_decide(start, flagged, FLOW_CONFIG).name == "flow"
 
 
 def test_yes_cancel_it_at_the_confirmation_confirms() -> None:
