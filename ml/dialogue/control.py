@@ -44,7 +44,8 @@ HANDOFF_WORDS = re.compile(
     # "talk to a (customer service) person", "chat with somebody"
     rf"\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|the\s+|some\s+)?(?:\w+\s+){{0,2}}?{_PERSON}\b"
     # "put me through to an agent", "transfer me to a human", "get me a person"
-    rf"|\b(?:get|put|transfer|pass|connect|switch|send)\s+me\s+(?:to\s+|through\s+to\s+|with\s+)?"
+    rf"|\b(?:get|put|transfer|pass|connect|switch|send)\s+me\s+"
+    rf"(?:to\s+|(?:through|thru|thro)\s+to\s+|(?:through|thru)\s+|with\s+)?"
     rf"(?:a\s+|an\s+|the\s+)?(?:\w+\s+){{0,2}}?{_PERSON}\b"
     r"|\b(?:human|live|real)\s+(?:agent|person|being|representative|rep)\b|\bhuman\b"
     r"|^\s*(?:operator|agent|representative)(?:\s+please)?\s*[.!?]*\s*$"
@@ -329,6 +330,24 @@ _FILLER_EN = {
     "btw",
     "by",
     "way",
+    "anyway",
+    "anyways",
+    "lol",
+    "haha",
+    "hahaha",
+    "lmao",
+    "phew",
+    "wow",
+    "oops",
+    "ahh",
+    "aha",
+    "yay",
+    "ugh",
+    "meh",
+    "hm",
+    "alrighty",
+    "sorry",
+    "xd",
 }
 _FILLER_ZH_CHARS = set("啊呀哦哈吧呢了的啦你您客服小助手")
 

@@ -4,7 +4,8 @@ Rules, first match wins:
 
 1. explicit request for a person (conversation control's ``ask_human``, a handoff intent, or the
    words; a question whether the bot is a person is neither) -> ``handoff``
-2. an intent the workspace marks sensitive -> ``handoff``
+2. an intent the workspace marks sensitive, read first even when flagged out of scope ->
+   ``handoff``
 3. strongly negative, for ``max_negative_turns`` turns in a row -> ``handoff``
 4. a flow is waiting for an answer: yes, no, cancel and the answer itself go to it (``flow``);
    conversation ("thanks", "are you a bot?") is answered (``smalltalk``) and a question that
@@ -118,7 +119,8 @@ def route_decide(
         return Route("handoff", f"the customer asked for a person (conversation control{mood})")
     intent = nlu.intent
     score = f"{nlu.confidence:.2f}"
-    asks = asks_for_person(nlu.text)
+    # Conversation control has read the message already ("你们是真人吗" asks about the bot).
+    asks = act is None and asks_for_person(nlu.text)
     # "Am I talking to a bot?": models trained on requests for a person often read this as one,
     # so the intent alone doesn't hand over then.
     handoff_intent = intent in config.handoff_intents and (
@@ -127,8 +129,11 @@ def route_decide(
     if asks or handoff_intent:
         why = f"intent {intent} ({score})" if intent in config.handoff_intents else "the words"
         return Route("handoff", f"the customer asked for a person ({why})", intent)
-    if intent and intent in config.sensitive_intents:
-        return Route("handoff", f"intent {intent} ({score}) is marked sensitive", intent)
+    top = nlu.intents[0].intent if nlu.intents else None
+    if act is None and top is not None and top in config.sensitive_intents:
+        # Flagged out of scope too: a person handles a complaint or a fraud read wrongly at
+        # little cost, the bot asking a furious customer to rephrase at a large one.
+        return Route("handoff", f"intent {top} ({score}) is marked sensitive", top)
     negative = nlu.sentiment_scores.get("negative", 0.0)
     if state.negative_turns >= config.max_negative_turns and negative >= config.negative_threshold:
         return Route(
@@ -187,7 +192,6 @@ def route_decide(
             f"language {control.language}: the workspace's model reads "
             f"{', '.join(sorted(config.languages))}",
         )
-    top = nlu.intents[0].intent if nlu.intents else None
     if top is not None and top in config.flows:
         flow = config.flows[top]
         # Unsure of the intent (or reading it as out of scope), but the message holds the

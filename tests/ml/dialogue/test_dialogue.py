@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import pytest
 
+from ml.dialogue.control import control_read
 from ml.dialogue.flows import FlowSpec, flow_step
 from ml.dialogue.policy import RoutingConfig, asks_for_person, route_decide
 from ml.dialogue.state import DONTCARE, DialogueState, SlotVocabulary, state_update
@@ -415,3 +416,17 @@ def test_yes_cancel_it_at_the_confirmation_confirms() -> None:
 def test_a_pattern_finds_digits_next_to_chinese() -> None:
     step = flow_step(FREEZE, DialogueState(turn=1), "卡号后四位是7316")
     assert step.state.slots["card_last4"].value == "7316"
+
+
+def test_a_sensitive_intent_read_first_hands_off_even_when_flagged_out_of_scope() -> None:
+    flagged = replace(nlu("the dress arrived torn", "compromised_card", 0.4), is_oos=True)
+    decision = route_decide(DialogueState(), flagged, CONFIG)
+    assert (decision.name, decision.intent) == ("handoff", "compromised_card")
+
+
+def test_a_question_whether_the_bot_is_a_person_is_answered_in_chinese_too() -> None:
+    text = "你们是真人吗？"
+    decision = route_decide(
+        DialogueState(), nlu(text, intent=None), CONFIG, control=control_read(text)
+    )
+    assert (decision.name, decision.reason) == ("smalltalk", "conversation control: ask_bot")
