@@ -7,7 +7,9 @@ The sets in ``benchmarks/data/conversations/blind/<set>/{shop,bank}.json`` were 
 writers who had read nothing but ``blind/BRIEF.md`` (the companies' public description, their
 help-centre index, the bots' actions and policies): never the bots' code, training data or
 articles. Each set is frozen once written: ``before`` was written and run before the
-conversation-control work, ``fresh`` after it, by a different writer who never saw ``before``.
+conversation-control work; ``after_1`` after most of it, by a second writer who never saw
+``before`` (run once, then its failures were read and a few classes fixed, so it is no longer
+blind); ``fresh`` after the last change, by a third writer who saw neither.
 
 The product is built on its embedded default exactly as ``benchmarks.conversations_eval`` builds
 it (SQLite, in-memory channel layer, Qdrant local mode, extractive answers) and served by daphne
@@ -29,7 +31,7 @@ On every reply, in every set: no ``{{...}}`` template slot, and no redaction pla
 conversation every reply contains Chinese. A conversation passes when every turn does.
 
 Writes ``benchmarks/results/conversations_blind.json``: the metrics of each set under its prefix
-(``blind_`` for ``fresh``, ``blind_before_`` for ``before``), keeping the other set's entry, with
+(``blind_`` for ``fresh``, ``blind_after_1_``, ``blind_before_``), keeping the other sets' entries, with
 the commit each set was run on and every turn's transcript. Bounded by ``--timeout``; traffic
 goes to 127.0.0.1 only.
 """
@@ -63,7 +65,7 @@ from benchmarks.conversations_eval import (
 
 SETS = SCRIPTS / "blind"
 OUTPUT = RESULTS / "conversations_blind.json"
-PREFIX = {"fresh": "blind_", "before": "blind_before_"}
+PREFIX = {"fresh": "blind_", "after_1": "blind_after_1_", "before": "blind_before_"}
 SLUG = {"demo-shop": "shop", "demo-bank": "bank"}
 DATABASE_SLUG = {"demo-shop": "demo", "demo-bank": "demo-bank"}  # the shop was made first
 # The shop's help-centre topics (BRIEF.md) and the intents whose articles answer each.
