@@ -178,6 +178,12 @@ def flow_step(spec: FlowSpec, state: DialogueState, text: str, language: str = "
         cleared = {k: v for k, v in state.slots.items() if k not in {s.name for s in spec.slots}}
         done = replace(state, slots=cleared, pending_question=None, active_intent=None)
         return FlowStep("cancelled", spec.text("cancelled", language), done)
+    if not under_way:
+        # A new run of the flow: the values a finished run confirmed ("the card ending 4471")
+        # belong to that run; the customer gives them again.
+        names = {s.name for s in spec.slots}
+        kept = {k: v for k, v in state.slots.items() if not (k in names and v.confirmed)}
+        state = replace(state, slots=kept)
     if pending == f"confirm:{spec.name}":
         if is_yes(text) and not is_no(text):
             values = {s.name: state.slots[s.name].value for s in spec.slots}

@@ -430,3 +430,11 @@ def test_a_question_whether_the_bot_is_a_person_is_answered_in_chinese_too() -> 
         DialogueState(), nlu(text, intent=None), CONFIG, control=control_read(text)
     )
     assert (decision.name, decision.reason) == ("smalltalk", "conversation control: ask_bot")
+
+
+def test_a_second_run_of_a_flow_asks_again_for_what_the_first_run_confirmed() -> None:
+    state = DialogueState(turn=1)
+    for text in ("freeze my card", "4821", "lost", "yes"):
+        state = flow_step(FREEZE, state, text).state
+    again = flow_step(FREEZE, replace(state, turn=6), "I lost another card")
+    assert (again.kind, again.slot) == ("ask", "card_last4")
