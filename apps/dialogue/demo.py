@@ -22,7 +22,7 @@ from apps.dialogue.models import DialogueSettings, Flow
 from apps.knowledge.models import Article
 from apps.knowledge.services.articles import article_create
 from apps.knowledge.services.variables import answer_variables_ensure, variable_key
-from apps.nlu.models import TrainingExample, TrainingRun
+from apps.nlu.models import Intent, TrainingExample, TrainingRun
 from apps.nlu.services import training_examples_import, training_run_execute
 from apps.safety.models import SafetyPolicy
 from ml.dialogue.flows import FlowSpec
@@ -172,14 +172,15 @@ def _configure(workspace: Workspace, spec: dict[str, Any]) -> None:
         )
 
 
-def _article_links_sync(workspace: Workspace, spec: dict[str, Any]) -> int:
+def _article_links_sync(workspace: Workspace, spec: dict[str, Any], known: set[str]) -> int:
     """An earlier build's articles take the intents the demo data links them to now."""
     changed = 0
     for title, _, intents in _articles(spec):
+        linked = [i for i in intents if i in known]
         changed += (
             Article.objects.filter(workspace=workspace, title=title)
-            .exclude(intents=intents)
-            .update(intents=intents)
+            .exclude(intents=linked)
+            .update(intents=linked)
         )
     return changed
 
@@ -205,6 +206,8 @@ def demo_bot_build(
         rows += [(text, intent) for intent, texts in written.items() for text in texts]
         say(f"{workspace.slug}: importing {len(rows)} training examples (redacted on the way in)")
         training_examples_import(workspace=workspace, rows=rows)
+    # Articles link only the intents the workspace has.
+    known = set(Intent.objects.filter(workspace=workspace).values_list("name", flat=True))
     if not Article.objects.filter(workspace=workspace).exists():
         articles = _articles(spec)
         say(f"{workspace.slug}: publishing and indexing {len(articles)} articles")
@@ -214,10 +217,10 @@ def demo_bot_build(
                 author=admin,
                 title=title,
                 body=body,
-                intents=intents,
+                intents=[i for i in intents if i in known],
                 publish=True,
             )
-    elif links := _article_links_sync(workspace, spec):
+    elif links := _article_links_sync(workspace, spec, known):
         say(f"{workspace.slug}: {links} articles linked to the intents they answer")
     if not TrainingRun.objects.filter(workspace=workspace, is_active=True).exists():
         say(f"{workspace.slug}: training the NLU model ({epochs} epochs)")
