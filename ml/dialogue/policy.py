@@ -144,7 +144,11 @@ def route_decide(
     waiting = _pending_flow(state)
     if waiting is not None:
         flow = next((f for f in config.flows.values() if f.name == waiting), None)
-        if flow is not None and act in ("affirm", "deny", "cancel"):
+        at_confirm = (state.pending_question or "").startswith("confirm:")
+        # "ok" to "Shall I look up order 48213570?" is a yes.
+        if flow is not None and (
+            act in ("affirm", "deny", "cancel") or (act == "ack" and at_confirm)
+        ):
             return Route("flow", f"{act} for flow {flow.name}", flow.intent, flow.name)
         if flow is not None and act is not None:
             return Route("smalltalk", f"conversation control: {act} (flow {flow.name} waits)")

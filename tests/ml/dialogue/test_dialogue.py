@@ -438,3 +438,14 @@ def test_a_second_run_of_a_flow_asks_again_for_what_the_first_run_confirmed() ->
         state = flow_step(FREEZE, state, text).state
     again = flow_step(FREEZE, replace(state, turn=6), "I lost another card")
     assert (again.kind, again.slot) == ("ask", "card_last4")
+
+
+def test_ok_at_the_confirmation_is_a_yes_and_thanks_mid_flow_is_small_talk() -> None:
+    confirming = DialogueState(turn=3, pending_question="confirm:card_freeze")
+    ok = route_decide(confirming, nlu("ok", intent=None), CONFIG, control=control_read("ok"))
+    assert (ok.name, ok.flow) == ("flow", "card_freeze")
+    asking = DialogueState(turn=2, pending_question="slot:card_freeze:card_last4")
+    thanks = route_decide(
+        asking, nlu("thanks", intent=None), CONFIG, control=control_read("thanks")
+    )
+    assert thanks.name == "smalltalk"
