@@ -110,6 +110,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 # break later tests that call asyncio.run (tests/ml/serving) if it stayed open for the session.
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    yield from chromium()
+
+
+def chromium() -> Iterator[Any]:
+    """Headless Chromium for as long as the generator runs (skipped where it isn't installed)."""
     if not Path(CHROMIUM).exists():
         reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
         if services_required():

@@ -7,14 +7,25 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD, ROOT, SERVICE_VARS, Server, artifacts, browser, server
+from tests.e2e.conftest import PASSWORD, ROOT, SERVICE_VARS, Server, artifacts, chromium, server
 
-__all__ = ["artifacts", "browser", "server"]  # the e2e fixtures, used here
+__all__ = ["artifacts", "server"]  # the e2e fixtures, used here
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Module scope: Playwright's sync API keeps an event loop running while it is open. The e2e
+    fixture, package-scoped and imported here, stayed open for every later test (each
+    ``asyncio.run`` and async consumer test then failed: "another loop is running")."""
+    yield from chromium()
+
 
 SEED = f"""
 import django

@@ -239,7 +239,8 @@ async def test_handoff_claim_reply_release_close(
     assert (await console.receive()) == {"v": 1, "type": "queue", "conversations": []}
 
     customer, _ = await connect_customer(workspace_a)
-    await customer.send("message.send", client_message_id="c-1", text="I want a human")
+    # A question first ("I want a human" would hand over by itself), then the person button.
+    await customer.send("message.send", client_message_id="c-1", text="where is my parcel?")
     await customer.receive_until("message.done")
     await customer.send("handoff.request")
     requested = await customer.receive_until("handoff.requested")
