@@ -31,9 +31,9 @@ On every reply, in every set: no ``{{...}}`` template slot, and no redaction pla
 conversation every reply contains Chinese. A conversation passes when every turn does.
 
 Writes ``benchmarks/results/conversations_blind.json``: the metrics of each set under its prefix
-(``blind_`` for ``fresh``, ``blind_after_1_``, ``blind_before_``), keeping the other sets' entries, with
-the commit each set was run on and every turn's transcript. Bounded by ``--timeout``; traffic
-goes to 127.0.0.1 only.
+(``blind_`` for ``fresh``, ``blind_after_1_``, ``blind_before_``), keeping the other sets'
+entries, with the commit each set was run on and every turn's transcript. Bounded by
+``--timeout``; traffic goes to 127.0.0.1 only.
 """
 
 import argparse
