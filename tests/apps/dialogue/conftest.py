@@ -4,7 +4,10 @@ from typing import Any
 
 import pytest
 
+from apps.chat.models import Message
+from apps.dialogue.engine import turn_decide
 from apps.dialogue.models import DialogueSettings, Flow
+from apps.dialogue.replies import TurnInput
 from apps.nlu import runtime as nlu_runtime
 from apps.nlu.models import TrainingRun
 from ml.nlu.train import TrainResult, train
@@ -59,3 +62,16 @@ def bank(workspace_a: Any, bank_model: TrainResult) -> Iterator[Any]:
     DialogueSettings.objects.create(workspace=workspace_a, max_negative_turns=99)
     yield workspace_a
     nlu_runtime._loaded.clear()  # ids come back after a rolled-back test
+
+
+def say(conversation: Any, text: str) -> Any:
+    """A customer message stored, then the engine's decision on it."""
+    Message.objects.create(conversation=conversation, sender=Message.Sender.CUSTOMER, text=text)
+    return turn_decide(
+        TurnInput(
+            workspace_id=conversation.workspace_id,
+            language="en",
+            conversation_id=conversation.pk,
+            text=text,
+        )
+    )

@@ -8,14 +8,13 @@ from typing import Any
 import pytest
 
 from apps.accounts.models import User
-from apps.chat.models import Conversation, Message
-from apps.dialogue.engine import CLARIFY, turn_decide
+from apps.chat.models import Conversation
+from apps.dialogue.engine import CLARIFY
 from apps.dialogue.models import DialogueSettings, Flow
-from apps.dialogue.replies import TurnInput
 from apps.knowledge.models import Article
 from apps.knowledge.services.articles import article_create
 from apps.knowledge.services.indexing import article_index
-from tests.apps.dialogue.conftest import FREEZE_SPEC
+from tests.apps.dialogue.conftest import FREEZE_SPEC, say
 from tests.factories import ConversationFactory
 
 FREEZE_ZH = {
@@ -36,16 +35,7 @@ FREEZE_ZH = {
 }
 
 
-def _say(conversation: Conversation, text: str) -> Any:
-    Message.objects.create(conversation=conversation, sender=Message.Sender.CUSTOMER, text=text)
-    return turn_decide(
-        TurnInput(
-            workspace_id=conversation.workspace_id,
-            language="en",
-            conversation_id=conversation.pk,
-            text=text,
-        )
-    )
+_say = say
 
 
 @pytest.fixture

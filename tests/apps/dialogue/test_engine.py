@@ -9,25 +9,15 @@ from django.urls import reverse
 
 from apps.accounts.models import Role, User
 from apps.chat.models import Conversation, Message
-from apps.dialogue.engine import CLARIFY, NOT_FOUND, turn_decide
+from apps.dialogue.engine import CLARIFY, NOT_FOUND
 from apps.dialogue.models import ConversationState, DialogueSettings, TurnTrace
-from apps.dialogue.replies import TurnInput
 from apps.knowledge.services.articles import article_create
 from apps.knowledge.services.indexing import article_index
 from apps.nlu import runtime as nlu_runtime
+from tests.apps.dialogue.conftest import say
 from tests.factories import ConversationFactory
 
-
-def _say(conversation: Conversation, text: str) -> Any:
-    Message.objects.create(conversation=conversation, sender=Message.Sender.CUSTOMER, text=text)
-    return turn_decide(
-        TurnInput(
-            workspace_id=conversation.workspace_id,
-            language="en",
-            conversation_id=conversation.pk,
-            text=text,
-        )
-    )
+_say = say
 
 
 def _forget_process_state() -> None:
