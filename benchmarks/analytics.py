@@ -2,7 +2,11 @@
 workspace with 1,000,000 turns in 200,000 conversations over 90 days, beside 9 other workspaces.
 
     .venv/bin/python -m benchmarks.analytics [--conversations 200000] [--turns 1000000]
-        [--others 9] [--other-conversations 2000] [--repeat 20]
+        [--others 9] [--other-conversations 2000] [--repeat 20] [--reuse] [--generate-only]
+
+``--reuse`` keeps the data an earlier run generated (same arguments; the run's ``now`` is kept
+in the database's ``bench_meta`` table) and goes straight to step 1; without it, or when there
+is no such data, the database is made afresh. ``--generate-only`` stops after generating.
 
 The rows are BULK-GENERATED, not real traffic: random conversations, turns, traces, feedback,
 handoffs and CSAT (seeded, ``random.Random(20)``) written with COPY into a fresh database
@@ -65,6 +69,29 @@ def _setup_django() -> None:
     import django
 
     django.setup()
+
+
+def stored_run(args: argparse.Namespace) -> dict[str, Any] | None:
+    """What an earlier run generated with these arguments, if the database still holds it."""
+    try:
+        with psycopg.connect(DB_URL) as connection:
+            row = connection.execute(
+                "SELECT args, now, generated, generate_s FROM bench_meta"
+            ).fetchone()
+    except psycopg.Error:
+        return None
+    if row is None or row[0] != _data_args(args):
+        return None
+    return {"now": row[1], "generated": row[2], "generate_s": row[3]}
+
+
+def _data_args(args: argparse.Namespace) -> dict[str, int]:
+    return {
+        "conversations": args.conversations,
+        "turns": args.turns,
+        "others": args.others,
+        "other_conversations": args.other_conversations,
+    }
 
 
 def fresh_database() -> None:
@@ -377,6 +404,25 @@ def generate(args: argparse.Namespace, now: datetime) -> dict[str, int]:
     return {"traces": ids.trace, "messages": ids.message, "conversations": ids.conversation}
 
 
+def remember(
+    args: argparse.Namespace, now: datetime, generated: dict[str, int], seconds: float
+) -> None:
+    with psycopg.connect(DB_URL) as connection:
+        connection.execute(
+            "CREATE TABLE bench_meta"
+            " (args jsonb, now timestamptz, generated jsonb, generate_s float)"
+        )
+        connection.execute(
+            "INSERT INTO bench_meta VALUES (%s, %s, %s, %s)",
+            (
+                json.dumps(_data_args(args)),
+                now,
+                json.dumps(generated),
+                seconds,
+            ),
+        )
+
+
 # --- measuring ---------------------------------------------------------------------------------
 
 
@@ -565,17 +611,31 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--export-child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--output", default="analytics")
+    parser.add_argument("--reuse", action="store_true", help="keep an earlier run's data")
+    parser.add_argument("--generate-only", action="store_true")
     args = parser.parse_args()
     if args.export_child:
         export_child(args.export_child)
         return
-    now = datetime.now(UTC)
-    fresh_database()
-    _setup_django()
-    started = time.perf_counter()
-    generated = generate(args, now)
-    generate_s = round(time.perf_counter() - started, 1)
-    print(f"generated {generated} in {generate_s}s", flush=True)
+    stored = stored_run(args) if args.reuse else None
+    if stored is not None:
+        now, generated, generate_s = stored["now"], stored["generated"], stored["generate_s"]
+        _setup_django()
+        from django.core.management import call_command
+
+        call_command("migrate", "--noinput", verbosity=0)
+        print(f"reusing the data generated at {now.isoformat()}: {generated}", flush=True)
+    else:
+        now = datetime.now(UTC)
+        fresh_database()
+        _setup_django()
+        started = time.perf_counter()
+        generated = generate(args, now)
+        generate_s = round(time.perf_counter() - started, 1)
+        remember(args, now, generated, generate_s)
+        print(f"generated {generated} in {generate_s}s", flush=True)
+    if args.generate_only:
+        return
     measured = measure(args, now)
     print(json.dumps(measured, indent=1), flush=True)
     export_all = export(DAYS + 1)
@@ -587,6 +647,7 @@ def main() -> None:
         "machine": machine(),
         "data": {
             "bulk_generated": True,
+            "reused": stored is not None,
             "generated": generated,
             "generate_s": generate_s,
             "other_workspaces": args.others,

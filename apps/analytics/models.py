@@ -12,6 +12,13 @@ derived from it by ``services`` and can be rebuilt from it at any time
   thumbs-down reasons).
 - ``LatencyRollup``: latency histograms per stage, per hour and the same dimensions but intent
   (the dimension with most values; latency is not split by intent).
+- ``TurnRollupDay``, ``TurnRollupCountDay``, ``LatencyRollupDay``: the same, per day of the
+  workspace's time zone (``RollupState.day_zone``), each the sum of the hourly rows of the UTC
+  hours that start in that day. The dashboards read them for the whole days of a period and the
+  hourly rows for the hours left over, which gives exactly the hourly sums.
+- ``ConversationRollupDay``: conversation facts summed per day of the workspace's time zone (of
+  their start) and language, model versions and handed-off flag: read with the facts of the hours
+  left over when no intent or route filter is set (those match any of a conversation's turns).
 
 The metric definitions are in ``metrics``.
 """
@@ -23,7 +30,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.accounts.models import Workspace
-from apps.analytics.metrics import LATENCY_BUCKETS
+from apps.analytics.metrics import HANDOFF_REASONS, LATENCY_BUCKETS
 from apps.chat.models import Conversation
 
 
@@ -61,6 +68,8 @@ class RollupState(models.Model):
 
     workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="+")
     refreshed_at = models.DateTimeField()
+    # The time zone the day rollups are kept in ("": none kept; not the workspace's: not read).
+    day_zone = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"analytics of {self.workspace} as of {self.refreshed_at}"
@@ -185,3 +194,99 @@ class LatencyRollup(_TurnDimensions):
 LATENCY_FIELDS = [f"b{index:02d}" for index in range(LATENCY_BUCKETS)]
 for _name in LATENCY_FIELDS:
     LatencyRollup.add_to_class(_name, models.PositiveIntegerField(default=0))
+
+# The counters of ``TurnRollup`` (summed by the dashboards, and into the day rollups).
+TURN_FIELDS = [
+    f.name for f in TurnRollup._meta.concrete_fields if isinstance(f, models.PositiveIntegerField)
+]
+
+
+class _DayDimensions(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # The start of the day in the workspace's time zone (``RollupState.day_zone``), an instant.
+    day = models.DateTimeField()
+    language = models.CharField(max_length=8)
+    route = models.CharField(max_length=40, blank=True)
+    nlu_model = models.CharField(max_length=120, blank=True)
+    generator = models.CharField(max_length=160, blank=True)
+    handed_off = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+
+class TurnRollupDay(_DayDimensions):
+    intent = models.CharField(max_length=120, blank=True)
+    # The counters of ``TURN_FIELDS``, added below.
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"])]
+
+    def __str__(self) -> str:
+        return f"turns of {self.day:%Y-%m-%d}"
+
+
+class TurnRollupCountDay(_DayDimensions):
+    intent = models.CharField(max_length=120, blank=True)
+    kind = models.CharField(max_length=16, choices=TurnRollupCount.Kind.choices)
+    key = models.CharField(max_length=100)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}: {self.count}"
+
+
+class LatencyRollupDay(_DayDimensions):
+    stage = models.CharField(max_length=40)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.stage} latency of {self.day:%Y-%m-%d}"
+
+
+# The sums of conversation facts kept per day (``selectors.dashboard.fact_sums``).
+FACT_FIELDS = [
+    "conversations",
+    "customer_messages",
+    "settled",
+    "resolved",
+    "durable_known",
+    "durable",
+    "handed_off",
+    *(f"handoff_{reason}" for reason in HANDOFF_REASONS),
+    "csat_responses",
+    "csat_satisfied",
+    "csat_sum",
+    "csat_squares",
+]
+
+
+class ConversationRollupDay(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # The start of the day of the conversations' start (``RollupState.day_zone``), an instant.
+    day = models.DateTimeField()
+    language = models.CharField(max_length=8)
+    nlu_model = models.CharField(max_length=120, blank=True)
+    generator = models.CharField(max_length=160, blank=True)
+    # The handed-off flag (``handed_off`` is the count of handed-off conversations).
+    is_handed_off = models.BooleanField(default=False)
+    # The sums of ``FACT_FIELDS``, added below.
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "day"])]
+
+    def __str__(self) -> str:
+        return f"conversations of {self.day:%Y-%m-%d}"
+
+
+for _name in FACT_FIELDS:
+    ConversationRollupDay.add_to_class(_name, models.PositiveBigIntegerField(default=0))
+for _name in TURN_FIELDS:
+    TurnRollupDay.add_to_class(_name, models.PositiveIntegerField(default=0))
+for _name in LATENCY_FIELDS:
+    LatencyRollupDay.add_to_class(_name, models.PositiveIntegerField(default=0))

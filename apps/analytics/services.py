@@ -2,12 +2,15 @@
 incrementally (``analytics_refresh``, every few minutes from Celery beat) or rebuilt from the raw
 tables (``analytics_rebuild``, the ``analytics_rebuild`` command).
 
-    raw tables ──> conversation_facts_refresh ──> ConversationFact
-         │                    │ (the UTC hours of their turns)
+    raw tables ──> conversation_facts_refresh ──> ConversationFact ──> ConversationRollupDay
+         │                    │ (the UTC hours of their turns)          (the days they started)
          └──────────> turn_rollups_rebuild ──> TurnRollup, TurnRollupCount, LatencyRollup
+                                   │ (the days of the workspace's time zone holding those hours)
+                                   └──> day_rollups_rebuild ──> TurnRollupDay, ...CountDay,
+                                                                LatencyRollupDay
 
-A rollup hour is always rebuilt whole from the raw rows of that hour, so running either twice
-gives the same tables.
+A rollup hour is always rebuilt whole from the raw rows of that hour, and a rollup day from the
+hourly rows of the hours that start in it, so running either twice gives the same tables.
 """
 
 from collections import defaultdict
@@ -17,20 +20,32 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import F, Max, Min, Q, Sum
 from django.utils import timezone
 
 from apps.accounts.models import Workspace
 from apps.analytics import metrics
 from apps.analytics.models import (
+    FACT_FIELDS,
     LATENCY_FIELDS,
+    TURN_FIELDS,
     ConversationFact,
+    ConversationRollupDay,
     LatencyRollup,
+    LatencyRollupDay,
     RollupState,
     TurnRollup,
     TurnRollupCount,
+    TurnRollupCountDay,
+    TurnRollupDay,
 )
-from apps.analytics.selectors.filters import analytics_settings_get
+from apps.analytics.selectors.dashboard import fact_sums
+from apps.analytics.selectors.filters import (
+    analytics_settings_get,
+    bucket_floor,
+    bucket_next,
+    workspace_zone,
+)
 from apps.chat.models import Conversation, Message
 from apps.dialogue.models import TurnTrace
 from apps.feedback.models import MessageFeedback
@@ -64,7 +79,48 @@ def conversation_facts_refresh(
     ordered = sorted(set(conversation_ids))
     for index in range(0, len(ordered), BATCH):
         hours |= _facts_write(workspace, ordered[index : index + BATCH], now, *windows)
+    zone = workspace_zone(workspace=workspace)
+    started = Conversation.objects.filter(workspace=workspace, id__in=ordered).values_list(
+        "created_at", flat=True
+    )
+    conversation_days_rebuild(
+        workspace=workspace, days={bucket_floor(at, "day", zone) for at in started}
+    )
     return hours
+
+
+def conversation_days_rebuild(*, workspace: Workspace, days: Iterable[datetime]) -> None:
+    """Rebuilds the workspace's conversation day rollups of these days (starts of days in its
+    time zone) from the facts of the conversations that started in them."""
+    zone = workspace_zone(workspace=workspace)
+    sums = {f"sum_{name}": aggregate for name, aggregate in fact_sums().items()}
+    for day in sorted(set(days)):
+        ConversationRollupDay.objects.filter(workspace=workspace, day=day).delete()
+        rows = (
+            ConversationFact.objects.filter(
+                workspace=workspace,
+                started_at__gte=day,
+                started_at__lt=bucket_next(day, "day", zone),
+            )
+            .order_by()
+            .values("language", "nlu_model", "generator", "handed_off")
+            .annotate(**sums)
+        )
+        ConversationRollupDay.objects.bulk_create(
+            [
+                ConversationRollupDay(
+                    workspace=workspace,
+                    day=day,
+                    language=row["language"],
+                    nlu_model=row["nlu_model"],
+                    generator=row["generator"],
+                    is_handed_off=row["handed_off"],
+                    **{name: row[f"sum_{name}"] or 0 for name in FACT_FIELDS},
+                )
+                for row in rows
+            ],
+            batch_size=BATCH,
+        )
 
 
 def _first_customer_messages(conversation_ids: list[int]) -> dict[int, datetime]:
@@ -261,15 +317,92 @@ def _hour_ranges(hours: Iterable[datetime]) -> Iterator[tuple[datetime, datetime
 
 def turn_rollups_rebuild(*, workspace: Workspace, hours: Iterable[datetime]) -> int:
     """Rebuilds the workspace's rollups of these UTC hours from the raw tables (one day of
-    traces at a time). Returns how many turns they hold."""
+    traces at a time), then its day rollups of the days holding them. Returns how many turns
+    they hold."""
     turns = 0
+    hours = set(hours)
     for start, end in _hour_ranges(hours):
         cursor = start
         while cursor < end:
             step = min(end, cursor + timedelta(days=1))
             turns += _rollups_write(workspace, cursor, step)
             cursor = step
+    zone = workspace_zone(workspace=workspace)
+    day_rollups_rebuild(workspace=workspace, days={bucket_floor(h, "day", zone) for h in hours})
     return turns
+
+
+# --- day rollups ------------------------------------------------------------------------------
+
+DAY_DIMENSIONS = ("language", "route", "nlu_model", "generator", "handed_off")
+# (hourly table, day table, its other keys, its counters)
+DAY_TABLES: tuple[tuple[Any, Any, tuple[str, ...], tuple[str, ...]], ...] = (
+    (TurnRollup, TurnRollupDay, ("intent",), tuple(TURN_FIELDS)),
+    (TurnRollupCount, TurnRollupCountDay, ("intent", "kind", "key"), ("count",)),
+    (LatencyRollup, LatencyRollupDay, ("stage",), tuple(LATENCY_FIELDS)),
+)
+
+
+def day_rollups_rebuild(*, workspace: Workspace, days: Iterable[datetime]) -> None:
+    """Rebuilds the workspace's day rollups of these days (starts of days in its time zone)
+    from its hourly rollups: a day row sums the hourly rows of the UTC hours that start in the
+    day (for a zone whose offset is not whole hours, an hour goes to the day it starts in)."""
+    zone = workspace_zone(workspace=workspace)
+    for day in sorted(set(days)):
+        end = bucket_next(day, "day", zone)
+        for hourly, daily, keys, fields in DAY_TABLES:
+            daily.objects.filter(workspace=workspace, day=day).delete()
+            rows = (
+                hourly.objects.filter(workspace=workspace, hour__gte=day, hour__lt=end)
+                .order_by()
+                .values(*DAY_DIMENSIONS, *keys)
+                .annotate(**{f"sum_{name}": Sum(name) for name in fields})
+            )
+            daily.objects.bulk_create(
+                [
+                    daily(
+                        workspace=workspace,
+                        day=day,
+                        **{name: row[name] for name in (*DAY_DIMENSIONS, *keys)},
+                        **{name: row[f"sum_{name}"] or 0 for name in fields},
+                    )
+                    for row in rows
+                ],
+                batch_size=BATCH,
+            )
+
+
+def _day_rollups_reset(workspace: Workspace) -> str:
+    """Rebuilds all of the workspace's day rollups in its current time zone; returns the zone."""
+    for _, daily, _, _ in DAY_TABLES:
+        daily.objects.filter(workspace=workspace).delete()
+    ConversationRollupDay.objects.filter(workspace=workspace).delete()
+    zone = workspace_zone(workspace=workspace)
+    started = ConversationFact.objects.filter(workspace=workspace).aggregate(
+        first=Min("started_at"), last=Max("started_at")
+    )
+    if started["first"] is not None and started["last"] is not None:
+        conversation_days_rebuild(
+            workspace=workspace, days=_days(started["first"], started["last"], zone)
+        )
+    bounds = TurnRollup.objects.filter(workspace=workspace).aggregate(
+        first=Min("hour"), last=Max("hour")
+    )
+    first, last = bounds["first"], bounds["last"]
+    if first is not None and last is not None:
+        day_rollups_rebuild(workspace=workspace, days=_days(first, last, zone))
+    return str(zone)
+
+
+def _days(first: datetime, last: datetime, zone: Any) -> list[datetime]:
+    """The starts of the days of ``zone`` from the one holding ``first`` to the one holding
+    ``last``."""
+    days = []
+    cursor = bucket_floor(first, "day", zone)
+    while cursor <= last:
+        days.append(cursor)
+        cursor = bucket_next(cursor, "day", zone)
+    return days
 
 
 def _rollups_write(workspace: Workspace, start: datetime, end: datetime) -> int:
@@ -446,8 +579,10 @@ def analytics_refresh(*, workspace: Workspace, now: datetime | None = None) -> R
             workspace=workspace, conversation_ids=conversation_ids, now=now
         )
         turns = turn_rollups_rebuild(workspace=workspace, hours=hours)
+        if state.day_zone != str(workspace_zone(workspace=workspace)):
+            state.day_zone = _day_rollups_reset(workspace)
         state.refreshed_at = now
-        state.save(update_fields=["refreshed_at"])
+        state.save(update_fields=["refreshed_at", "day_zone"])
     return RefreshResult(conversations=len(conversation_ids), hours=len(hours), turns=turns)
 
 
@@ -465,11 +600,12 @@ def _rebuild_locked(workspace: Workspace, now: datetime) -> RefreshResult:
         Conversation.objects.filter(workspace=workspace).values_list("id", flat=True)
     )
     ConversationFact.objects.filter(workspace=workspace).delete()
+    ConversationRollupDay.objects.filter(workspace=workspace).delete()
     conversation_facts_refresh(workspace=workspace, conversation_ids=conversation_ids, now=now)
     bounds = TurnTrace.objects.filter(workspace=workspace).aggregate(
         first=Min("created_at"), last=Max("created_at")
     )
-    for model in (TurnRollup, TurnRollupCount, LatencyRollup):
+    for model in (TurnRollup, TurnRollupCount, LatencyRollup, *(t[1] for t in DAY_TABLES)):
         model.objects.filter(workspace=workspace).delete()
     turns = 0
     hours = 0
@@ -479,5 +615,8 @@ def _rebuild_locked(workspace: Workspace, now: datetime) -> RefreshResult:
         turns = turn_rollups_rebuild(
             workspace=workspace, hours=[start + HOUR * i for i in range(hours)]
         )
-    RollupState.objects.update_or_create(workspace=workspace, defaults={"refreshed_at": now})
+    RollupState.objects.update_or_create(
+        workspace=workspace,
+        defaults={"refreshed_at": now, "day_zone": str(workspace_zone(workspace=workspace))},
+    )
     return RefreshResult(conversations=len(conversation_ids), hours=hours, turns=turns)

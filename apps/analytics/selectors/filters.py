@@ -12,6 +12,7 @@ from apps.analytics.models import (
     AnalyticsSettings,
     ConversationFact,
     LatencyRollup,
+    RollupState,
     TurnRollup,
     TurnRollupCount,
 )
@@ -84,7 +85,14 @@ def fact_list(*, workspace: Workspace, filters: Filters) -> QuerySet[Conversatio
 
 def turn_dimensions(filters: Filters, *, with_intent: bool = True) -> Q:
     """The rollups' dimension filter (latency has no intent dimension)."""
-    condition = Q(hour__gte=filters.start, hour__lt=filters.end)
+    return Q(hour__gte=filters.start, hour__lt=filters.end) & dimension_filter(
+        filters, with_intent=with_intent
+    )
+
+
+def dimension_filter(filters: Filters, *, with_intent: bool = True) -> Q:
+    """The rollups' filter on their dimensions, hourly or daily (not on the time)."""
+    condition = Q()
     for name in ("language", "route", "nlu_model", "generator"):
         if value := getattr(filters, name):
             condition &= Q(**{name: value})
@@ -107,6 +115,37 @@ def latency_list(*, workspace: Workspace, filters: Filters) -> QuerySet[LatencyR
     return LatencyRollup.objects.filter(
         turn_dimensions(filters, with_intent=False), workspace=workspace
     )
+
+
+@dataclass(frozen=True)
+class RollupSpan:
+    """Which rollup rows make up a period [start, end): the day rows of the days starting in
+    [days_start, days_end), and the hourly rows of the hours in ``hours`` (the rest)."""
+
+    hours: tuple[tuple[datetime, datetime], ...]
+    days: tuple[datetime, datetime] | None
+
+
+def rollup_span(filters: Filters, zone: zoneinfo.ZoneInfo | None) -> RollupSpan:
+    """The whole days of ``zone`` inside the period from the day rollups, the hours before the
+    first and after the last from the hourly ones (``zone`` None: hourly rows only). An hour is
+    in a day row when it starts in the day, so both give exactly the hourly sums."""
+    if zone is not None:
+        first = bucket_floor(filters.start, "day", zone)
+        if first < filters.start:
+            first = bucket_next(first, "day", zone)
+        last = bucket_floor(filters.end, "day", zone)
+        if first < last:
+            hours = ((filters.start, first), (last, filters.end))
+            return RollupSpan(tuple((a, b) for a, b in hours if a < b), (first, last))
+    return RollupSpan(((filters.start, filters.end),), None)
+
+
+def day_rollup_zone(*, workspace: Workspace) -> zoneinfo.ZoneInfo | None:
+    """The workspace's time zone when its day rollups are kept in it, else None."""
+    zone = workspace_zone(workspace=workspace)
+    kept = RollupState.objects.filter(workspace=workspace).values_list("day_zone", flat=True)
+    return zone if list(kept) == [str(zone)] else None
 
 
 def bucket_floor(at: datetime, bucket: str, zone: zoneinfo.ZoneInfo) -> datetime:
