@@ -266,7 +266,7 @@ def _understand_in_context(
 
 
 def _flow_tasks(config: RoutingConfig, language: str) -> list[str]:
-    return [t for f in config.flows.values() if (t := f.title.get(language, f.title.get("en", "")))]
+    return [t for f in config.flows.values() if (t := f.title_in(language))]
 
 
 def _resume(config: RoutingConfig, state: DialogueState, language: str) -> str:
@@ -282,40 +282,41 @@ def _resume(config: RoutingConfig, state: DialogueState, language: str) -> str:
         question = render(spec.text("confirm", language), state.values())
     else:
         question = spec.text(f"{pending.split(':')[2]}.prompt", language)
-    task = spec.title.get(language, spec.title.get("en", spec.name.replace("_", " ")))
+    task = spec.title_in(language) or spec.name.replace("_", " ")
     return control_reply("resume", language, tasks=[], overrides={}).format(
         task=task, question=question
     )
 
 
-def _near_match(
-    workspace: Workspace, text: str, threshold: float
-) -> tuple[list[RetrievedPassage], float]:
-    """Passages whose article title says what the customer asked, nearly word for word."""
-    if threshold <= 0:
-        return [], 0.0
-    retrieved = [
-        p
-        for p in knowledge_retrieve(workspace=workspace, query=text, k=PASSAGES)
-        if not p.injection_flagged and p.title
-    ]
-    if not retrieved:
-        return [], 0.0
-    similarity = title_similarity(text, [p.title for p in retrieved])
-    best = max(range(len(retrieved)), key=lambda i: similarity[i])
-    if similarity[best] < threshold:
-        return [], similarity[best]
-    return [retrieved[best], *(p for i, p in enumerate(retrieved) if i != best)], similarity[best]
-
-
-def _agreeing(workspace: Workspace, text: str, intent: str) -> list[RetrievedPassage]:
-    """The passages for an unsure intent when retrieval, asked without it, puts an article of
-    that intent first: two readings that agree make an answer neither makes alone."""
-    retrieved = [
+def _plain_retrieval(workspace: Workspace, text: str) -> list[RetrievedPassage]:
+    """Retrieval without an intent's preference: what the two second opinions below read."""
+    return [
         p
         for p in knowledge_retrieve(workspace=workspace, query=text, k=PASSAGES)
         if not p.injection_flagged
     ]
+
+
+def _near_match(
+    retrieved: list[RetrievedPassage], text: str, threshold: float
+) -> tuple[list[RetrievedPassage], float]:
+    """The passages, best title first, when an article's title says what the customer asked,
+    nearly word for word."""
+    titled = [p for p in retrieved if p.title]
+    if threshold <= 0 or not titled:
+        return [], 0.0
+    similarity = title_similarity(text, [p.title for p in titled])
+    best = max(range(len(titled)), key=lambda i: similarity[i])
+    if similarity[best] < threshold:
+        return [], similarity[best]
+    return [titled[best], *(p for i, p in enumerate(titled) if i != best)], similarity[best]
+
+
+def _agreeing(
+    workspace: Workspace, retrieved: list[RetrievedPassage], intent: str
+) -> list[RetrievedPassage]:
+    """The passages for an unsure intent when retrieval, asked without it, puts an article of
+    that intent first: two readings that agree make an answer neither makes alone."""
     if not retrieved:
         return []
     intents = chunk_intents(workspace, [retrieved[0].chunk_id])
@@ -381,11 +382,12 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
         if not gives_details(spec, text) and intent_answered(workspace, route.intent):
             route = Route("faq", f"a question how {spec.name} works; {route.reason}", route.intent)
     if route.name in ("clarify", "decline") and understood:
-        retrieved, near = _near_match(workspace, text, settings_row.near_match_threshold)
+        plain = _plain_retrieval(workspace, text)
+        retrieved, near = _near_match(plain, text, settings_row.near_match_threshold)
         if retrieved:
             route = Route("faq", f"near match to an article title ({near:.2f}); {route.reason}")
         elif route.name == "clarify" and nlu.intent:
-            retrieved = _agreeing(workspace, text, nlu.intent)
+            retrieved = _agreeing(workspace, plain, nlu.intent)
             if retrieved:
                 route = Route(
                     "faq",

@@ -85,6 +85,10 @@ class FlowSpec:
     # The texts in other languages: {"zh": {"confirm": ..., "result": ..., "<slot>.prompt": ...}}.
     translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
+    def title_in(self, language: str) -> str:
+        """What the flow does, in the language, else in English ("" when untitled)."""
+        return self.title.get(language, self.title.get("en", ""))
+
     def text(self, key: str, language: str) -> str:
         """One of the flow's texts (``confirm``, ``result``, ``failure``, ``cancelled``,
         ``<slot>.prompt``, ``<slot>.invalid``) in the customer's language where the operator
