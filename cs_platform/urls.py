@@ -21,6 +21,8 @@ urlpatterns = [
     path("admin/login/", accounts_views.admin_login),
     path("accounts/login/", accounts_views.console_login, name="login"),
     path("invitations/<str:token>/", accounts_views.invitation_page, name="invitation-page"),
+    path("demo/", accounts_views.demo_page, name="demo"),
+    path("demo/<slug:workspace_slug>/", accounts_views.demo_page, name="demo-workspace"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

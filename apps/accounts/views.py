@@ -1,5 +1,5 @@
-"""The sign-in pages (Django's own, with throttled forms; a locked-out attempt answers 429) and
-the page an invitation link leads to."""
+"""The sign-in pages (Django's own, with throttled forms; a locked-out attempt answers 429), the
+page an invitation link leads to, and the demo site that hosts a workspace's widget."""
 
 from collections.abc import Callable
 
@@ -10,12 +10,13 @@ from django.contrib.auth import login
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms import Form
-from django.http import HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts import services
 from apps.accounts.forms import THROTTLED, ThrottledAuthenticationForm
+from apps.accounts.models import Workspace
 from apps.core.exceptions import ApplicationError, NotFound
 
 
@@ -66,3 +67,17 @@ def invitation_page(request: HttpRequest, token: str) -> HttpResponseBase:
             error = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
     context = {"invitation": invitation, "form": form, "error": error, "token": token}
     return render(request, "registration/invitation.html", context)
+
+
+def demo_page(request: HttpRequest, workspace_slug: str = "demo") -> HttpResponse:
+    """A stand-in for a company's own site: the page a company pastes the widget tag into.
+
+    Only where DEMO_PAGES_ENABLED (the embedded default): in a shared deployment it would tell
+    anyone which workspaces exist.
+    """
+    if not settings.DEMO_PAGES_ENABLED:
+        raise Http404("Demo pages are switched off.")
+    workspace = Workspace.objects.filter(slug=workspace_slug).first()
+    if workspace is None:
+        raise Http404(f"No workspace {workspace_slug!r}. Run `python manage.py demo_seed` first.")
+    return render(request, "pages/demo.html", {"workspace": workspace})
