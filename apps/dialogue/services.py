@@ -38,6 +38,7 @@ from apps.dialogue.replies import (
     StaticReplier,
     TurnInput,
 )
+from apps.knowledge.selectors import published_contacts_get
 from apps.safety import services as safety
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,10 @@ def _turn_safety(turn: TurnInput, customer_message_id: int) -> _TurnSafety:
             "policy": policy.injection_action,
         },
         action=action,
-        guard=safety.output_guard_for(workspace=conversation.workspace),
+        guard=safety.output_guard_for(
+            workspace=conversation.workspace,
+            published_values=published_contacts_get(workspace=conversation.workspace),
+        ),
         customer_keys=frozenset(conversation.pii_placeholders),
         inbound=inbound or {},
     )

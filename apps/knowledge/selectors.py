@@ -16,9 +16,11 @@ from apps.knowledge.models import (
     Entity,
     KnowledgeAudit,
     KnowledgeChunk,
+    KnowledgeState,
     Relation,
 )
 from apps.knowledge.services.variables import variable_key, variable_names
+from apps.safety.services import contacts_find
 
 
 def article_list(*, workspace: Workspace, search: str = "", status: str = "") -> QuerySet[Article]:
@@ -150,3 +152,33 @@ def answer_variables_unfilled(*, workspace: Workspace) -> list[UnfilledVariable]
         for key in spellings
     ]
     return sorted(rows, key=lambda row: (-row.uses, row.name.casefold()))
+
+
+# Per process and workspace: the published contact values and what they were read from (the
+# knowledge version and the variables' values), so a turn reads the chunks again only after a
+# change.
+_published_contacts: dict[int, tuple[tuple[object, ...], tuple[str, ...]]] = {}
+
+
+def published_contacts_get(*, workspace: Workspace) -> tuple[str, ...]:
+    """The contact details a workspace publishes itself, which its bot may show any customer:
+    the values of its answer variables (the support phone, the support e-mail ...) and the phone
+    numbers and e-mail addresses left in its indexed knowledge text (knowledge redaction replaced
+    private ones with placeholders, so those left are the company's own)."""
+    variables = tuple(
+        AnswerVariable.objects.filter(workspace=workspace)
+        .exclude(value="")
+        .order_by("key")
+        .values_list("value", flat=True)
+    )
+    version = (
+        KnowledgeState.objects.filter(workspace=workspace).values_list("version", flat=True).first()
+    )
+    stamp = (version, variables)
+    cached = _published_contacts.get(workspace.pk)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    chunks = KnowledgeChunk.objects.filter(workspace=workspace).values_list("text", flat=True)
+    values = variables + tuple(sorted(contacts_find(texts=chunks.iterator())))
+    _published_contacts[workspace.pk] = (stamp, values)
+    return values

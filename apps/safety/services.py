@@ -2,6 +2,7 @@
 
 import functools
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -197,52 +198,30 @@ def injection_check(*, text: str, source: str = "customer") -> InjectionVerdict:
     return injection_detector().check(text, source=source)
 
 
-# Per process and workspace: the published contact values and what they were read from (the
-# knowledge version and the variables' values), so a turn reads the chunks again only after a
-# change.
-_published_contacts: dict[int, tuple[tuple[object, ...], tuple[str, ...]]] = {}
 _CONTACT_ENTITIES = ("PHONE", "EMAIL")
 
 
-def published_contacts_get(*, workspace: Workspace) -> tuple[str, ...]:
-    """The contact details a workspace publishes itself, which its bot may show any customer:
-    the values of its answer variables (the support phone, the support e-mail ...) and the phone
-    numbers and e-mail addresses left in its indexed knowledge text (knowledge redaction replaced
-    private ones with placeholders, so those left are the company's own)."""
-    from apps.knowledge.models import AnswerVariable, KnowledgeChunk, KnowledgeState
-
-    variables = tuple(
-        AnswerVariable.objects.filter(workspace=workspace)
-        .exclude(value="")
-        .order_by("key")
-        .values_list("value", flat=True)
-    )
-    version = (
-        KnowledgeState.objects.filter(workspace=workspace).values_list("version", flat=True).first()
-    )
-    stamp = (version, variables)
-    cached = _published_contacts.get(workspace.pk)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
+def contacts_find(*, texts: Iterable[str]) -> set[str]:
+    """The phone numbers and e-mail addresses written in ``texts``."""
     detector = _detector((), (), use_ner=False)
     # Order and invoice numbers and cards are looked for too, so that none is taken for a phone.
     entities = [*_CONTACT_ENTITIES, "ORDER_ID", "INVOICE_ID", "PAYMENT_CARD"]
     found: set[str] = set()
-    chunks = KnowledgeChunk.objects.filter(workspace=workspace).values_list("text", flat=True)
-    for text in chunks.iterator():
+    for text in texts:
         found |= {
             text[span.start : span.end]
             for span in detector.detect(text, entities=entities)
             if span.entity in _CONTACT_ENTITIES
         }
-    values = variables + tuple(sorted(found))
-    _published_contacts[workspace.pk] = (stamp, values)
-    return values
+    return found
 
 
-def output_guard_for(*, workspace: Workspace, system_prompt: str = "") -> "OutputGuard":
+def output_guard_for(
+    *, workspace: Workspace, published_values: tuple[str, ...], system_prompt: str = ""
+) -> "OutputGuard":
     """The output guard of a workspace's bot: it lets through the customer's own data and the
-    workspace's published contact details (``published_contacts_get``), nothing else."""
+    contact details the workspace publishes itself (``published_values``: knowledge's
+    ``published_contacts_get``), nothing else."""
     from ml.safety.guard import OutputGuard
 
     policy = policy_get(workspace=workspace)
@@ -253,7 +232,7 @@ def output_guard_for(*, workspace: Workspace, system_prompt: str = "") -> "Outpu
         system_prompt=system_prompt,
         blocked_terms=policy.blocked_terms,
         secret=crypto.placeholder_secret(),
-        published_values=published_contacts_get(workspace=workspace),
+        published_values=published_values,
     )
 
 

@@ -15,6 +15,7 @@ from apps.dialogue.replies import BLOCKED_REPLY
 from apps.dialogue.services import turn_run
 from apps.generation.services import engine_get
 from apps.knowledge.models import AnswerVariable
+from apps.knowledge.selectors import published_contacts_get
 from apps.knowledge.services.articles import article_create
 from apps.safety.services import output_guard_for
 from tests.apps.knowledge.conftest import _empty_vector_store  # noqa: F401  (autouse)
@@ -88,7 +89,9 @@ def test_phones_and_emails_the_knowledge_text_keeps_are_allowed_other_ones_not(
             body="Call our hotline on 020 7946 0000 or e-mail support@northwind.example.",
             publish=True,
         )
-    guard = output_guard_for(workspace=workspace_a)
+    guard = output_guard_for(
+        workspace=workspace_a, published_values=published_contacts_get(workspace=workspace_a)
+    )
     # The same number written another way is the same number.
     for reply in (
         "Our hotline is +44 20 7946 0000.",
