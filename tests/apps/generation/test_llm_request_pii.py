@@ -50,7 +50,7 @@ def _vllm(handler: Any) -> VllmEngine:
 async def test_llm_requests_hold_no_planted_card_or_id(
     workspace_a: Any, connect_customer: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings.DIALOGUE_REPLIER = "apps.generation.replier.GroundedReplier"
+    settings.DIALOGUE_REPLIER = "apps.dialogue.grounded.GroundedReplier"
     sent: list[bytes] = []
 
     def vllm_down(request: httpx.Request) -> httpx.Response:

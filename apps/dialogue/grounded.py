@@ -1,6 +1,6 @@
 """``GroundedReplier``: retrieve from the workspace's knowledge, then stream a generated answer
 that cites its passages (vLLM, else in process, else the best passage). Select it with
-``DIALOGUE_REPLIER=apps.generation.replier.GroundedReplier``.
+``DIALOGUE_REPLIER=apps.dialogue.grounded.GroundedReplier``.
 
 The prompt is built from what the database holds (redacted text), never from the raw event.
 """
