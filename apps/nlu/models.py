@@ -92,3 +92,13 @@ class TrainingRun(models.Model):
 
     def __str__(self) -> str:
         return f"NLU run {self.pk} ({self.status})"
+
+    @property
+    def stop_reason(self) -> str:
+        """Why training stopped (``ml.nlu.train.STOP_REASONS``); empty until it has."""
+        return str(self.metrics.get("stop_reason", ""))
+
+    @property
+    def budget_warning(self) -> str:
+        """Set when the safety net (``training.max_minutes``) cut the run short."""
+        return str(self.metrics.get("warning", ""))

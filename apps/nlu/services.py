@@ -220,7 +220,7 @@ def training_run_execute(
         run.metrics = {
             "validation": result.validation,
             "seconds": round(result.seconds, 1),
-            "steps": result.steps,
+            **result.budget(),  # why training stopped; a warning when its safety net cut it
         }
         run.artifact_path = str(directory)
         run.status = TrainingRun.Status.SUCCEEDED

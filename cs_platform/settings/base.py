@@ -271,8 +271,9 @@ DEMO_PAGES_ENABLED = env.bool("DEMO_PAGES_ENABLED", default=False)
 # --- NLU models -----------------------------------------------------------------------------
 # Trained workspace models (artifact folders with SHA-256 manifests), one folder per run.
 NLU_MODELS_DIR = Path(env.str("NLU_MODELS_DIR", default=str(VAR_DIR / "models" / "nlu")))
-# How a workspace's model trains (ml.nlu.config.TrainingConfig fields).
-NLU_TRAINING = {"epochs": 8, "batch_size": 32, "lr": 0.002, "patience": 2, "max_minutes": 10.0}
+# How a workspace's model trains (ml.nlu.config.TrainingConfig fields): bounded by epochs and
+# early stopping; max_minutes is only a safety net, and a run it cuts is marked in the admin.
+NLU_TRAINING = {"epochs": 8, "batch_size": 32, "lr": 0.002, "patience": 2, "max_minutes": 30.0}
 
 # --- personal data ---------------------------------------------------------------------------
 # Fernet keys (comma-separated, newest first) that encrypt the originals of redacted messages.

@@ -49,7 +49,11 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
+    # The budget: ``epochs`` passes over the training set, or ``max_steps`` optimizer steps if
+    # that comes first (0: no step cap). Training also stops after ``patience`` validations
+    # without improvement. The learning rate decays over the budget's steps.
     epochs: int = 8
+    max_steps: int = 0
     batch_size: int = 32
     lr: float = 1e-3  # LoRA and heads
     weight_decay: float = 0.01
@@ -57,7 +61,10 @@ class TrainingConfig:
     label_smoothing: float = 0.1
     patience: int = 2  # evaluations without improvement before stopping
     eval_every: int = 0  # steps between validation runs; 0: once per epoch
-    max_minutes: float = 0.0  # stop (keeping the best so far) after this long; 0: no limit
+    # A safety net, not a budget: stop (keeping the best so far) after this long; 0: none. A run
+    # it cuts is recorded with stop_reason "time_limit" and a warning, since the model then
+    # depends on how fast the machine was. Set it well above what the budget takes.
+    max_minutes: float = 0.0
     loss_weighting: str = "uncertainty"  # uncertainty | dwa | equal (benchmarks.weighting_ablation)
     # Weight of the outlier-exposure loss on out-of-scope training examples; 0: not trained on.
     outlier_exposure: float = 0.0
@@ -124,6 +131,8 @@ def config_from_dict(raw: dict[str, Any]) -> NluConfig:
         if bad:
             raise ValueError(f"source {source.dataset}: unknown task(s) {sorted(bad)}")
     training = _build(TrainingConfig, raw.get("training", {}), "training")
+    if training.epochs < 1 or training.max_steps < 0 or training.max_minutes < 0:
+        raise ValueError("training.epochs must be >= 1, max_steps and max_minutes >= 0")
     if training.loss_weighting not in {"uncertainty", "dwa", "equal"}:
         raise ValueError("training.loss_weighting must be uncertainty, dwa or equal")
     model = _build(ModelConfig, raw.get("model", {}), "model")

@@ -7,6 +7,7 @@ training logs as CSV, SHA-256 manifest) and prints its validation metrics.
 import argparse
 import csv
 import json
+import logging
 import math
 import random
 import time
@@ -49,6 +50,11 @@ from ml.nlu.runtime import Outputs, fast_pass, own_pass, run_model
 from ml.nlu.tokens import Batch, Encoded, batch_count, batches, decode_slots, encode_examples
 
 ADAPTER = "default"
+# Why training stopped: the planned epochs ran, the step cap was reached, validation stopped
+# improving, or the safety net (``training.max_minutes``) cut it, which no run should rely on.
+STOP_REASONS = ("epochs_done", "max_steps", "patience", "time_limit")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,38 @@ class TrainResult:
     validation: dict[str, Any]
     seconds: float
     steps: int
-    stopped_early: bool
+    stop_reason: str  # one of STOP_REASONS
+    steps_planned: int
+    epochs_planned: int
+    epochs_completed: float  # steps run / steps per epoch
+
+    @property
+    def cut_by_time_limit(self) -> bool:
+        return self.stop_reason == "time_limit"
+
+    def budget(self) -> dict[str, Any]:
+        """How the run used its budget, as meta.json, the CLI and workspace runs record it."""
+        out: dict[str, Any] = {
+            "stop_reason": self.stop_reason,
+            "steps": self.steps,
+            "steps_planned": self.steps_planned,
+            "epochs_planned": self.epochs_planned,
+            "epochs_completed": self.epochs_completed,
+        }
+        if self.cut_by_time_limit:
+            out["warning"] = time_limit_warning(
+                self.steps, self.steps_planned, self.epochs_completed, self.epochs_planned
+            )
+        return out
+
+
+def time_limit_warning(steps: int, planned: int, epochs: float, epochs_planned: int) -> str:
+    return (
+        f"the time limit (training.max_minutes, a safety net) cut training after {steps} of "
+        f"{planned} planned steps ({epochs:g} of {epochs_planned} epochs): this model is not "
+        "the one its config describes, and another machine would train a different one; "
+        "raise max_minutes or lower the epochs"
+    )
 
 
 def seed_everything(seed: int) -> None:
@@ -184,14 +221,20 @@ def restore_state(model: nn.Module, heads: NluHeads, state: dict[str, Tensor]) -
     )
 
 
-def model_card(
-    config: NluConfig, labels: Labels, data: NluData, validation: dict[str, Any], seconds: float
-) -> str:
+def model_card(config: NluConfig, labels: Labels, data: NluData, result: TrainResult) -> str:
+    stopped = (
+        f"- Stopped: {result.stop_reason} after {result.steps} of {result.steps_planned} "
+        f"planned steps ({result.epochs_completed:g} of {result.epochs_planned} epochs)."
+    )
+    if result.cut_by_time_limit:
+        stopped += f" **Warning**: {result.budget()['warning']}."
     sources = ", ".join(f"{s.dataset} ({'/'.join(s.tasks)})" for s in config.sources)
     lines = [
         f"# NLU model card: {config.name}",
         "",
-        f"- Trained: {datetime.now(UTC).isoformat(timespec='seconds')} in {seconds:.0f} s on CPU.",
+        f"- Trained: {datetime.now(UTC).isoformat(timespec='seconds')} in {result.seconds:.0f} s "
+        "on CPU.",
+        stopped,
         f"- Encoder: MiniLM ({config.model.encoder_path}), LoRA r={config.model.lora_r} on "
         f"{', '.join(config.model.target_modules)}"
         + (f" (bottom {frozen} layers frozen)" if (frozen := config.model.frozen_layers) else "")
@@ -205,7 +248,9 @@ def model_card(
         "## Validation metrics",
         "",
         "```json",
-        json.dumps({k: v for k, v in validation.items() if not isinstance(v, dict)}, indent=1),
+        json.dumps(
+            {k: v for k, v in result.validation.items() if not isinstance(v, dict)}, indent=1
+        ),
         "```",
         "",
         "## Intended use and limits",
@@ -240,32 +285,17 @@ def frozen_bottom(
 
 
 class LinearSchedule:
-    """Learning-rate factor: linear warm-up, then linear decay to zero over the planned steps,
-    or, with a time limit, over whichever runs out first, the steps or the time. A run that its
-    time limit cuts short (a slower CPU) then still ends annealed instead of at a high rate."""
+    """Learning-rate factor: linear warm-up, then linear decay to zero over the planned steps.
+    It depends on the step alone, never on the clock, so a config trains the same model on a
+    fast machine and on a loaded one."""
 
-    def __init__(
-        self,
-        total_steps: int,
-        warmup_ratio: float,
-        deadline: float = math.inf,
-        clock: Callable[[], float] = time.perf_counter,
-    ):
+    def __init__(self, total_steps: int, warmup_ratio: float):
         self.total_steps = max(1, total_steps)
         self.warmup = max(1, int(self.total_steps * warmup_ratio))
-        self.deadline = deadline
-        self.clock = clock
-        self.start = clock()
-
-    def progress(self, step: int) -> float:
-        done = step / self.total_steps
-        if math.isfinite(self.deadline) and self.deadline > self.start:
-            done = max(done, (self.clock() - self.start) / (self.deadline - self.start))
-        return min(1.0, done)
 
     def __call__(self, step: int) -> float:
         warm = self.warmup / self.total_steps
-        decay = (1.0 - self.progress(step)) / max(1e-9, 1.0 - warm)
+        decay = (1.0 - min(1.0, step / self.total_steps)) / max(1e-9, 1.0 - warm)
         return min(1.0, (step + 1) / self.warmup) * max(0.0, decay)
 
 
@@ -329,9 +359,12 @@ def train(
     )
     by_task = settings.batching == "by_task"
     steps_per_epoch = batch_count(train_items, settings.batch_size, by_task)
-    total_steps = steps_per_epoch * settings.epochs
+    epoch_steps = steps_per_epoch * settings.epochs
+    planned_steps = min(epoch_steps, settings.max_steps) if settings.max_steps else epoch_steps
+    # The safety net: it ends a run that its budget would keep going far too long (a machine
+    # far slower than expected), and the run then says so (stop_reason "time_limit").
     deadline = started + settings.max_minutes * 60 if settings.max_minutes else math.inf
-    schedule = LinearSchedule(total_steps, settings.warmup_ratio, deadline)
+    schedule = LinearSchedule(planned_steps, settings.warmup_ratio)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     rng = random.Random(settings.seed)
     eval_every = settings.eval_every or steps_per_epoch
@@ -355,10 +388,10 @@ def train(
     )
 
     best_score, best_state, best_metrics = -1.0, trainable_state(model, heads), {}
-    stale, step, stopped_early = 0, 0, False
+    stale, step, stop_reason = 0, 0, ""
     model.train()
     heads.train()
-    bar = tqdm(total=total_steps, desc=f"train {config.name}", disable=not progress, unit="step")
+    bar = tqdm(total=planned_steps, desc=f"train {config.name}", disable=not progress, unit="step")
     for epoch in range(settings.epochs):
         epoch_losses: dict[str, list[float]] = {t: [] for t in tasks}
         for batch in batches(train_items, settings.batch_size, pad_id, rng, by_task=by_task):
@@ -392,7 +425,8 @@ def train(
             bar.update(1)
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}", epoch=epoch + 1)
             out_of_time = time.perf_counter() > deadline
-            if step % eval_every == 0 or out_of_time:
+            budget_spent = step >= planned_steps
+            if step % eval_every == 0 or out_of_time or budget_spent:
                 metrics = quick_validation(
                     model, heads, validation, validation_items, labels, tasks, pad_id
                 )
@@ -419,13 +453,26 @@ def train(
                     )
                 else:
                     stale += 1
-                if stale >= settings.patience or out_of_time:
-                    stopped_early = True
+                if stale >= settings.patience:
+                    stop_reason = "patience"
+                elif budget_spent:
+                    stop_reason = "max_steps" if planned_steps < epoch_steps else "epochs_done"
+                elif out_of_time:
+                    stop_reason = "time_limit"
+                if stop_reason:
                     break
         weighting.epoch_end({t: float(np.mean(v)) for t, v in epoch_losses.items() if v})
-        if stopped_early:
+        if stop_reason:
             break
     bar.close()
+    # Every epoch ran without reaching the planned steps: some batches had no label to learn.
+    stop_reason = stop_reason or "epochs_done"
+    epochs_completed = round(step / max(1, steps_per_epoch), 2)
+    if stop_reason == "time_limit":
+        warning = time_limit_warning(step, planned_steps, epochs_completed, settings.epochs)
+        logger.warning("%s: %s", config.name, warning)
+        if progress:
+            bar.write(f"WARNING {config.name}: {warning}")
     log_file.close()
     validation_file.close()
     restore_state(model, heads, best_state)
@@ -510,6 +557,16 @@ def train(
     (directory / "labels.json").write_text(json.dumps(labels.to_json(), indent=1) + "\n")
     (directory / "oos.json").write_text(json.dumps(oos.to_json()) + "\n")
     (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    result = TrainResult(
+        directory=directory,
+        validation=best_metrics,
+        seconds=seconds,
+        steps=step,
+        stop_reason=stop_reason,
+        steps_planned=planned_steps,
+        epochs_planned=settings.epochs,
+        epochs_completed=epochs_completed,
+    )
     meta = {
         "name": config.name,
         "tasks": list(tasks),
@@ -517,9 +574,8 @@ def train(
         "max_length": config.model.max_length,
         "train_examples": len(data.train),
         "validation_examples": len(data.validation),
-        "steps": step,
         "train_seconds": round(seconds, 1),
-        "stopped_early": stopped_early,
+        **result.budget(),
         "best_validation": best_metrics,
         # The base-space probe's share of the intent decision (0: the head alone).
         "intent_probe_mix": probe.mix if probe is not None else 0.0,
@@ -529,11 +585,9 @@ def train(
     (directory / "metrics.json").write_text(
         json.dumps({"validation": best_metrics}, indent=1) + "\n"
     )
-    (directory / "MODEL_CARD.md").write_text(
-        model_card(config, labels, data, best_metrics, seconds)
-    )
+    (directory / "MODEL_CARD.md").write_text(model_card(config, labels, data, result))
     manifest_write(directory)
-    return TrainResult(directory, best_metrics, seconds, step, stopped_early)
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -551,7 +605,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             {
                 "artifact": str(result.directory),
                 "seconds": round(result.seconds, 1),
-                "steps": result.steps,
+                **result.budget(),
                 "validation": result.validation,
             },
             indent=1,

@@ -64,6 +64,10 @@ def test_training_run_trains_records_and_activates(
     assert run.is_active
     assert (run.examples, run.intents) == (30, 3)
     assert 0.0 <= run.metrics["validation"]["intent_accuracy"] <= 1.0
+    # The test settings plan one epoch and no safety net: the run spent its budget.
+    assert run.stop_reason == run.metrics["stop_reason"] == "epochs_done"
+    assert run.metrics["steps"] == run.metrics["steps_planned"] > 0
+    assert not run.budget_warning
     assert Path(run.artifact_path, "manifest.json").is_file()
     # No out-of-scope examples of its own: the threshold was fitted against the general ones.
     oos = json.loads(Path(run.artifact_path, "oos.json").read_text())
