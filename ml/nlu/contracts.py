@@ -25,6 +25,9 @@ class Example:
     slots: tuple[SlotSpan, ...] | None = None
     sentiment: str | None = None
     is_oos: bool = False  # an out-of-scope utterance: no intent, counts as a negative for OOS
+    # What kind of out-of-scope row, for evaluation by kind (e.g. "in_domain": about the
+    # workspace's business but no intent of it; "out_of_domain": about something else).
+    oos_kind: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
 """Evaluates a trained NLU model: ``python -m ml.nlu.evaluate --model DIR [--split test]``.
 
 Intent accuracy, macro-F1 and per-intent F1; out-of-scope recall/precision/F1 and in-scope
-accuracy at the chosen threshold; calibration (ECE before and after temperature scaling); slot
-F1; sentiment accuracy. Writes JSON, a confusion-matrix image and a reliability diagram.
+accuracy at the chosen threshold, the AUROC of the out-of-scope score, and both per kind of
+out-of-scope row when the data names kinds (``oos_kind``); calibration (ECE before and after
+temperature scaling); slot F1; sentiment accuracy. Each task counts only the rows labelled for
+it, and only the tasks the model was trained for. Writes JSON (default
+``var/evaluations/nlu/<name>_<split>.json``; a tracked path only when ``--out`` names one), a
+confusion-matrix image and a reliability diagram beside it.
 """
 
 import argparse
@@ -19,9 +23,10 @@ import torch
 import yaml
 
 from ml.nlu.config import config_from_dict
-from ml.nlu.contracts import Example
+from ml.nlu.contracts import Example, NluData
 from ml.nlu.data import load_mixture
 from ml.nlu.metrics import (
+    auroc,
     expected_calibration_error,
     intent_metrics,
     oos_metrics,
@@ -40,6 +45,18 @@ def evaluate(
     title: str = "",
     batch_size: int = 64,
 ) -> dict[str, Any]:
+    tasks = set(model.meta.get("tasks", ("intent", "slots", "sentiment")))
+    if not model.labels.intents:
+        tasks.discard("intent")
+    # A row counts only for the tasks it is labelled for (a slot-only row says nothing about
+    # intents), and only for tasks the model was trained for.
+    examples = [
+        e
+        for e in examples
+        if ("intent" in tasks and (e.intent or e.is_oos))
+        or ("slots" in tasks and e.slots is not None)
+        or ("sentiment" in tasks and e.sentiment)
+    ]
     texts = [e.text for e in examples]
     started = time.perf_counter()
     out = model.outputs(texts, batch_size)
@@ -48,7 +65,9 @@ def evaluate(
     metrics: dict[str, Any] = {"examples": len(examples), "seconds": round(seconds, 2)}
 
     intent_rows = [i for i, e in enumerate(examples) if e.intent and not e.is_oos]
-    if intent_rows and model.labels.intents:
+    if "intent" in tasks:
+        metrics["intent_examples"] = len(intent_rows)
+    if intent_rows and "intent" in tasks:
         gold = [examples[i].intent or "" for i in intent_rows]
         predicted = [results[i].intents[0].intent for i in intent_rows]
         metrics.update(intent_metrics(gold, predicted))
@@ -67,8 +86,8 @@ def evaluate(
                 confidence, correct, plots_dir / "reliability.png", f"{title} confidence"
             )
 
-    scope_rows = [i for i, e in enumerate(examples) if e.is_oos or (e.intent and not e.is_oos)]
-    if any(examples[i].is_oos for i in scope_rows):
+    scope_rows = [i for i, e in enumerate(examples) if e.is_oos or e.intent]
+    if "intent" in tasks and any(examples[i].is_oos for i in scope_rows):
         gold_oos = np.array([examples[i].is_oos for i in scope_rows])
         flagged = np.array([results[i].is_oos for i in scope_rows])
         right = np.array(
@@ -79,9 +98,22 @@ def evaluate(
         )
         metrics.update(oos_metrics(gold_oos, flagged, right))
         metrics["oos_threshold"] = model.oos.threshold
+        metrics["oos_examples"] = int(gold_oos.sum())
+        scores = out.oos_scores(model.oos)[scope_rows]
+        inscope = scores[~gold_oos]
+        if len(inscope):
+            metrics["oos_auroc"] = auroc(inscope, scores[gold_oos])
+        kinds = np.array([examples[i].oos_kind or "" for i in scope_rows])
+        for kind in sorted(set(kinds[gold_oos]) - {""}):
+            rows = gold_oos & (kinds == kind)
+            metrics[f"oos_examples_{kind}"] = int(rows.sum())
+            metrics[f"oos_recall_{kind}"] = float(flagged[rows].mean())
+            if len(inscope):
+                metrics[f"oos_auroc_{kind}"] = auroc(inscope, scores[rows])
 
     slot_rows = [i for i, e in enumerate(examples) if e.slots is not None]
-    if slot_rows:
+    if slot_rows and "slots" in tasks:
+        metrics["slot_examples"] = len(slot_rows)
         metrics.update(
             span_f1(
                 [examples[i].slots or () for i in slot_rows], [results[i].slots for i in slot_rows]
@@ -89,7 +121,8 @@ def evaluate(
         )
 
     sentiment_rows = [i for i, e in enumerate(examples) if e.sentiment]
-    if sentiment_rows:
+    if sentiment_rows and "sentiment" in tasks:
+        metrics["sentiment_examples"] = len(sentiment_rows)
         gold_s = [examples[i].sentiment for i in sentiment_rows]
         predicted_s = [results[i].sentiment for i in sentiment_rows]
         metrics["sentiment_accuracy"] = float(
@@ -101,10 +134,15 @@ def evaluate(
     return metrics
 
 
-def split_of(directory: Path, split: str) -> list[Example]:
+def data_of(directory: Path) -> NluData:
+    """The splits a trained model's config draws (the same seed, so the same examples)."""
     raw = yaml.safe_load((directory / "config.yaml").read_text())
     config = config_from_dict(raw)
-    data = load_mixture(config.sources, config.training.seed, config.training.validation_fraction)
+    return load_mixture(config.sources, config.training.seed, config.training.validation_fraction)
+
+
+def split_of(directory: Path, split: str) -> list[Example]:
+    data = data_of(directory)
     return list({"train": data.train, "validation": data.validation, "test": data.test}[split])
 
 
@@ -113,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, required=True, help="an artifact folder")
     parser.add_argument("--split", choices=("validation", "test"), default="test")
     parser.add_argument(
-        "--out", type=Path, help="JSON file (default: benchmarks/results/nlu/<name>_<split>.json)"
+        "--out", type=Path, help="JSON file (default: var/evaluations/nlu/<name>_<split>.json)"
     )
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization")
     args = parser.parse_args(argv)
@@ -121,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     model = runtime.load("evaluation", args.model)
     name = str(model.meta.get("name", args.model.name))
     suffix = "_int8" if args.quantize else ""
-    out = args.out or Path("benchmarks/results/nlu") / f"{name}_{args.split}{suffix}.json"
+    out = args.out or Path("var/evaluations/nlu") / f"{name}_{args.split}{suffix}.json"
     examples = [replace(e) for e in split_of(args.model, args.split)]
     metrics = evaluate(model, examples, plots_dir=out.with_suffix(""), title=name)
     result = {

@@ -58,6 +58,15 @@ def oos_metrics(
     }
 
 
+def auroc(inscope: NDArray[np.floating], outside: NDArray[np.floating]) -> float:
+    """The chance that an out-of-scope message scores above an in-scope one (ties count half):
+    how well a score separates them, whatever the threshold."""
+    from sklearn.metrics import roc_auc_score
+
+    gold = np.r_[np.zeros(len(inscope)), np.ones(len(outside))]
+    return float(roc_auc_score(gold, np.r_[inscope, outside]))
+
+
 def span_f1(
     gold: Sequence[Sequence[SlotSpan]], predicted: Sequence[Sequence[SlotSpan]]
 ) -> dict[str, float]:

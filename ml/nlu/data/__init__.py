@@ -60,6 +60,10 @@ def _only_tasks(example: Example, tasks: Sequence[str]) -> Example:
         intent=example.intent if "intent" in tasks else None,
         slots=example.slots if "slots" in tasks else None,
         sentiment=example.sentiment if "sentiment" in tasks else None,
+        # Out of scope is an answer of the intent task: a source that doesn't teach intents
+        # doesn't teach it either.
+        is_oos=example.is_oos and "intent" in tasks,
+        oos_kind=example.oos_kind if "intent" in tasks else None,
     )
 
 

@@ -1,5 +1,8 @@
-"""A workspace's own examples, exported as JSON lines by the app:
-``{"text", "intent"?, "slots"?: [{"slot", "start", "end"}], "sentiment"?, "split"?}``.
+"""A workspace's own examples, exported as JSON lines by the app, or any data set written the
+same way (the format is documented in ``ml/nlu/README.md``)::
+
+    {"text", "intent"?, "is_oos"?, "oos_kind"?, "slots"?: [{"slot", "start", "end"}],
+     "sentiment"?, "split"?}
 
 Rows without a split are divided into train and validation, stratified by intent."""
 
@@ -30,12 +33,20 @@ def example_from_json(row: dict[str, Any], where: str) -> Example:
     sentiment = row.get("sentiment")
     if sentiment is not None and sentiment not in SENTIMENTS:
         raise ValueError(f"{where}: sentiment must be one of {SENTIMENTS}")
+    is_oos = bool(row.get("is_oos", False))
+    intent = row.get("intent") or None
+    if is_oos and intent:
+        raise ValueError(f"{where}: an out-of-scope row (is_oos) carries no intent")
+    oos_kind = row.get("oos_kind") or None
+    if oos_kind is not None and not is_oos:
+        raise ValueError(f"{where}: oos_kind is for out-of-scope rows (is_oos: true)")
     return Example(
         text=text,
-        intent=row.get("intent") or None,
+        intent=intent,
         slots=slots,
         sentiment=sentiment,
-        is_oos=bool(row.get("is_oos", False)),
+        is_oos=is_oos,
+        oos_kind=None if oos_kind is None else str(oos_kind),
     )
 
 
