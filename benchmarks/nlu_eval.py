@@ -1,6 +1,7 @@
 """NLU benchmark: trains and evaluates the multi-task LoRA models on public datasets.
 
     .venv/bin/python -m benchmarks.nlu_eval [--only banking77,clinc150,...] [--reuse]
+    .venv/bin/python -m benchmarks.nlu_eval --config my_data.yaml [--results PATH] [--reuse]
 
 Runs (each trains with ``ml.nlu.train`` from ``ml/configs/nlu_<run>.yaml``, then evaluates on
 the dataset's test split with ``ml.nlu.evaluate``):
@@ -18,6 +19,18 @@ the dataset's test split with ``ml.nlu.evaluate``):
   out-of-scope queries), at Youden's J on the same score, at 85 % of validation, and with each
   distance alone.
 
+Beside every run: a frozen-encoder baseline (the shipped MiniLM, mean pooled and normalised, with
+scikit-learn's logistic regression; C chosen on the run's validation split) trained on exactly the
+run's training examples with an intent, and tested on the same test split's in-scope rows:
+``<run>_baseline_lr_test_accuracy`` beside ``<run>_test_accuracy``, and both models' validation
+accuracy (``<run>_validation_accuracy``, ``<run>_baseline_lr_validation_accuracy``), which is
+what a choice between them may look at.
+
+``--config`` trains and evaluates any config (your own data through a ``jsonl`` source, say;
+``ml/nlu/README.md``): its keys are named after the config's ``name``, its test split is the
+one its sources give, and it writes ``var/nlu_eval/<name>.json`` (details beside it) unless
+``--results`` names another file. Only the committed runs write ``benchmarks/results/``.
+
 WOZ 2.0 slot F1 is reported two ways: exact spans (against the spans found for the gold values)
 and values (the tagged span mapped to an ontology value, against every gold food / area /
 price-range value of the turn except ``dontcare``, so values that don't appear in the text count
@@ -30,25 +43,32 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from benchmarks.common import machine, percentile
 from ml.datasets import datasets_dir
+from ml.encoders import minilm_path
 from ml.nlu.config import config_load
+from ml.nlu.contracts import Example
 from ml.nlu.data import woz2
-from ml.nlu.evaluate import evaluate, split_of
+from ml.nlu.evaluate import data_of, evaluate, split_of
 from ml.nlu.explain import explain
 from ml.nlu.runtime import NluModel, NluRuntime
 from ml.nlu.train import train
+from ml.retrieval.encoder import DenseEncoder
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 MODELS = ROOT / "var" / "models" / "nlu-benchmark"
+OWN_RESULTS = ROOT / "var" / "nlu_eval"  # --config runs
+OWN_MODELS = ROOT / "var" / "models" / "nlu-eval"
 RUNS = (
     "banking77",
     "banking77_single",
@@ -59,16 +79,51 @@ RUNS = (
 )
 LATENCY_MESSAGES = 500
 SHAP_TEXTS = 20
+BASELINE_C = (0.5, 2.0, 8.0, 32.0, 128.0)  # inverse L2 strengths tried on validation
 
 
-def train_or_reuse(run: str, reuse: bool) -> tuple[Path, float | None]:
-    directory = MODELS / run
-    if reuse and (directory / "manifest.json").is_file():
-        meta = json.loads((directory / "meta.json").read_text())
-        return directory, float(meta["train_seconds"])
-    config = config_load(ROOT / "ml" / "configs" / f"nlu_{run}.yaml")
-    result = train(config, out_dir=directory)
-    return directory, result.seconds
+def train_or_reuse(config_path: Path, directory: Path, reuse: bool) -> tuple[Path, dict[str, Any]]:
+    """The run's artifact folder and how its training went (its meta.json)."""
+    if not (reuse and (directory / "manifest.json").is_file()):
+        train(config_load(config_path), out_dir=directory)
+    return directory, json.loads((directory / "meta.json").read_text())
+
+
+def in_scope(examples: Sequence[Example]) -> list[Example]:
+    return [e for e in examples if e.intent and not e.is_oos]
+
+
+def baseline_lr(directory: Path) -> dict[str, Any]:
+    """The frozen-encoder baseline for the run in ``directory``: logistic regression on the
+    shipped MiniLM's sentence embeddings of the run's own training examples (those with an
+    intent), C chosen on its validation split, accuracy on its test split's in-scope rows."""
+    from sklearn.linear_model import LogisticRegression
+
+    data = data_of(directory)
+    train_rows, validation, test = (
+        in_scope(data.train),
+        in_scope(data.validation),
+        in_scope(data.test),
+    )
+    encoder = DenseEncoder(minilm_path())
+    x_train, x_validation, x_test = (
+        encoder.encode([e.text for e in rows]) for rows in (train_rows, validation, test)
+    )
+    y_train, y_validation, y_test = (
+        np.array([e.intent for e in rows]) for rows in (train_rows, validation, test)
+    )
+    best: tuple[float, float, Any] = (-1.0, 0.0, None)
+    for c in BASELINE_C:  # ties keep the smaller C
+        fit = LogisticRegression(C=c, max_iter=3000).fit(x_train, y_train)
+        accuracy = float((fit.predict(x_validation) == y_validation).mean())
+        if accuracy > best[0] + 1e-9:
+            best = (accuracy, c, fit)
+    accuracy, c, fit = best
+    return {
+        "baseline_lr_validation_accuracy": accuracy,
+        "baseline_lr_c": c,
+        "baseline_lr_test_accuracy": float((fit.predict(x_test) == y_test).mean()),
+    }
 
 
 def test_split(directory: Path) -> list[Any]:
@@ -137,21 +192,28 @@ def flat(prefix: str, metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_one(run: str, reuse: bool) -> dict[str, Any]:
-    directory, seconds = train_or_reuse(run, reuse)
+def run_one(
+    run: str, config_path: Path, reuse: bool, *, models: Path, details: Path, committed: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run's metrics, and how its training went (meta.json). ``committed``: one of the
+    committed runs, which get their extra measurements (slot values, speed, operating points)."""
+    directory, meta = train_or_reuse(config_path, models / run, reuse)
     runtime = NluRuntime()
     model = runtime.load(run, directory)
     examples = test_split(directory)
-    details = RESULTS / "nlu" / run
     metrics = evaluate(model, examples, plots_dir=details, title=run)
+    details.mkdir(parents=True, exist_ok=True)
     (details / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
-    out: dict[str, Any] = {f"{run}_train_seconds": round(seconds or 0.0, 1)}
-    if run.startswith("banking77"):
-        intents_only = [e for e in examples if e.intent]
+    out: dict[str, Any] = {f"{run}_train_seconds": round(float(meta["train_seconds"]), 1)}
+    intents_only = in_scope(examples)
+    if intents_only:
         intent_metrics = evaluate(model, intents_only)
         out[f"{run}_test_accuracy"] = round(intent_metrics["accuracy"], 4)
         out[f"{run}_test_macro_f1"] = round(intent_metrics["macro_f1"], 4)
         out[f"{run}_test_ece"] = round(intent_metrics["ece"], 4)
+        validation = evaluate(model, in_scope(split_of(directory, "validation")))
+        out[f"{run}_validation_accuracy"] = round(validation["accuracy"], 4)
+        out.update(flat(run, baseline_lr(directory)))
         if model.probe is not None:  # each half of the mix alone, for comparison
             probe = model.probe
             out[f"{run}_probe_mix"] = probe.mix
@@ -161,9 +223,12 @@ def run_one(run: str, reuse: bool) -> dict[str, Any]:
                     evaluate(model, intents_only)["accuracy"], 4
                 )
             model.probe = probe
-        for task_key in ("slot_f1", "sentiment_accuracy", "negative_recall"):
-            if task_key in metrics:
-                out[f"{run}_{task_key}"] = round(metrics[task_key], 4)
+    for task_key in ("slot_f1", "sentiment_accuracy", "negative_recall"):
+        if task_key in metrics:
+            out[f"{run}_{task_key}"] = round(metrics[task_key], 4)
+    if not committed:
+        out.update(flat(run, {k: v for k, v in metrics.items() if k.startswith("oos")}))
+        return out, meta
     if run in ("banking77", "banking77_equal", "banking77_uncertainty"):
         out.update(flat(f"{run}_woz2", woz_value_f1(model)))
     if run == "banking77":
@@ -210,37 +275,67 @@ def run_one(run: str, reuse: bool) -> dict[str, Any]:
                 },
             )
         )
-    return out
+    return out, meta
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", default=",".join(RUNS), help="comma-separated runs")
+    parser.add_argument("--only", default=",".join(RUNS), help="comma-separated committed runs")
+    parser.add_argument("--config", type=Path, help="run this config instead (its name keys it)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="JSON file to merge into (default: benchmarks/results/nlu.json for the committed "
+        "runs, var/nlu_eval/<name>.json for --config)",
+    )
     parser.add_argument(
         "--reuse", action="store_true", help="evaluate existing models, don't retrain"
     )
-    parser.add_argument("--output", default="nlu")
     args = parser.parse_args()
-    runs = [r for r in args.only.split(",") if r]
-    unknown = set(runs) - set(RUNS)
-    if unknown:
-        sys.exit(f"unknown run(s) {sorted(unknown)}; known: {RUNS}")
+    if args.config:
+        name = config_load(args.config).name
+        runs = {name: args.config}
+        path = args.results or OWN_RESULTS / f"{name}.json"
+        models, details = OWN_MODELS, path.parent / path.stem
+    else:
+        chosen = [r for r in args.only.split(",") if r]
+        unknown = set(chosen) - set(RUNS)
+        if unknown:
+            sys.exit(f"unknown run(s) {sorted(unknown)}; known: {RUNS}")
+        runs = {r: ROOT / "ml" / "configs" / f"nlu_{r}.yaml" for r in chosen}
+        path = args.results or RESULTS / "nlu.json"
+        models, details = MODELS, path.parent / path.stem
     torch.manual_seed(0)
-    path = RESULTS / f"{args.output}.json"
     previous = json.loads(path.read_text()) if path.is_file() else {}
     metrics = dict(previous.get("metrics", {}))
-    provenance = {k: v for k, v in previous.get("runs", {}).items() if k in RUNS}
+    provenance = dict(previous.get("runs", {}))
+    if not args.config:  # runs that no longer exist drop out of the committed file
+        provenance = {k: v for k, v in provenance.items() if k in RUNS}
     command = " ".join(["python -m benchmarks.nlu_eval", *sys.argv[1:]])
     here = {**machine(), "torch_threads": torch.get_num_threads()}
-    for run in runs:
+    for run, config_path in runs.items():
         print(f"== {run}", flush=True)
-        metrics.update(run_one(run, args.reuse))
+        found, meta = run_one(
+            run,
+            config_path,
+            args.reuse,
+            models=models,
+            details=details / run,
+            committed=not args.config,
+        )
+        metrics.update(found)
         provenance[run] = {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": here,
             "command": command,
+            # How training went: why it stopped, and how much of its budget it ran.
+            "training": {
+                k: meta[k]
+                for k in ("stop_reason", "steps", "steps_planned", "epochs_completed", "warning")
+                if k in meta
+            },
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         derived = {}
@@ -252,7 +347,7 @@ def main() -> None:
             derived["banking77_10shot_accuracy"] = metrics["banking77_10shot_test_accuracy"]
         metrics.update(derived)
         result = {
-            "name": "nlu",
+            "name": path.stem,
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": command,
             "machine": here,
