@@ -308,16 +308,13 @@ def main() -> None:
         path = args.results or RESULTS / "nlu.json"
         models, details = MODELS, path.parent / path.stem
     torch.manual_seed(0)
-    previous = json.loads(path.read_text()) if path.is_file() else {}
-    metrics = dict(previous.get("metrics", {}))
-    provenance = dict(previous.get("runs", {}))
-    if not args.config:  # runs that no longer exist drop out of the committed file
-        provenance = {k: v for k, v in provenance.items() if k in RUNS}
+    found: dict[str, Any] = {}  # this invocation's metrics
+    measured: dict[str, Any] = {}  # and runs
     command = " ".join(["python -m benchmarks.nlu_eval", *sys.argv[1:]])
     here = {**machine(), "torch_threads": torch.get_num_threads()}
     for run, config_path in runs.items():
         print(f"== {run}", flush=True)
-        found, meta = run_one(
+        metrics_of_run, meta = run_one(
             run,
             config_path,
             args.reuse,
@@ -325,8 +322,8 @@ def main() -> None:
             details=details / run,
             committed=not args.config,
         )
-        metrics.update(found)
-        provenance[run] = {
+        found.update(metrics_of_run)
+        measured[run] = {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": here,
             "command": command,
@@ -337,6 +334,10 @@ def main() -> None:
                 if k in meta
             },
         }
+        # Merged into the file as it is now: another benchmark may have written to it meanwhile.
+        previous = json.loads(path.read_text()) if path.is_file() else {}
+        metrics = {**previous.get("metrics", {}), **found}
+        provenance = {**previous.get("runs", {}), **measured}
         path.parent.mkdir(parents=True, exist_ok=True)
         derived = {}
         if {"banking77_test_accuracy", "banking77_single_test_accuracy"} <= set(metrics):
