@@ -193,10 +193,18 @@ def flat(prefix: str, metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_one(
-    run: str, config_path: Path, reuse: bool, *, models: Path, details: Path, committed: bool
+    run: str,
+    config_path: Path,
+    reuse: bool,
+    *,
+    models: Path,
+    details: Path,
+    committed: bool,
+    timing: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The run's metrics, and how its training went (meta.json). ``committed``: one of the
-    committed runs, which get their extra measurements (slot values, speed, operating points)."""
+    committed runs, which get their extra measurements (slot values, speed, operating points);
+    ``timing``: measure latency, throughput and SHAP time (only worth it on a quiet machine)."""
     directory, meta = train_or_reuse(config_path, models / run, reuse)
     runtime = NluRuntime()
     model = runtime.load(run, directory)
@@ -233,12 +241,14 @@ def run_one(
         out.update(flat(f"{run}_woz2", woz_value_f1(model)))
     if run == "banking77":
         texts = [e.text for e in examples if e.intent]
-        out.update(flat("nlu", speed(model, texts)))
-        out.update(flat("nlu", shap_seconds(model, texts)))
+        if timing:
+            out.update(flat("nlu", speed(model, texts)))
+            out.update(flat("nlu", shap_seconds(model, texts)))
         quantized = NluRuntime(quantize=True).load("int8", directory)
         int8 = evaluate(quantized, [e for e in examples if e.intent])
         out["banking77_int8_test_accuracy"] = round(int8["accuracy"], 4)
-        out.update(flat("nlu_int8", speed(quantized, texts)))
+        if timing:
+            out.update(flat("nlu_int8", speed(quantized, texts)))
     if run == "clinc150":
         validation = split_of(directory, "validation")
         inside = [e.text for e in validation if e.intent]
@@ -293,6 +303,12 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="evaluate existing models, don't retrain"
     )
+    parser.add_argument(
+        "--no-timing",
+        action="store_true",
+        help="skip latency, throughput and SHAP timings (a shared machine): the file keeps "
+        "the earlier ones",
+    )
     args = parser.parse_args()
     if args.config:
         name = config_load(args.config).name
@@ -321,6 +337,7 @@ def main() -> None:
             models=models,
             details=details / run,
             committed=not args.config,
+            timing=not args.no_timing,
         )
         found.update(metrics_of_run)
         measured[run] = {
@@ -334,6 +351,8 @@ def main() -> None:
                 if k in meta
             },
         }
+        if args.no_timing:
+            measured[run]["timings"] = "not measured: see an earlier run for the nlu_* timings"
         # Merged into the file as it is now: another benchmark may have written to it meanwhile.
         previous = json.loads(path.read_text()) if path.is_file() else {}
         metrics = {**previous.get("metrics", {}), **found}
