@@ -1,5 +1,7 @@
-"""Where the public datasets are: ``$CS_DATASETS_DIR``, else ``../shared/datasets`` beside the
-repository (each folder there has a SOURCE.md with its licence)."""
+"""Where the public datasets are: ``$CS_DATASETS_DIR`` when set, else the first
+``shared/datasets`` folder found in the repository or any folder above it (a clone beside the
+shared folder finds ``../shared/datasets`` wherever it is). Each dataset folder there has a
+SOURCE.md with its licence."""
 
 import os
 from pathlib import Path
@@ -9,10 +11,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 def datasets_dir() -> Path:
     configured = os.environ.get("CS_DATASETS_DIR")
-    path = Path(configured) if configured else REPO.parent / "shared" / "datasets"
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"datasets folder {path} not found; set CS_DATASETS_DIR to the folder that holds "
-            "banking77/, clinc150/, bitext-customer-support/ ..."
-        )
-    return path
+    if configured:
+        if not Path(configured).is_dir():
+            raise FileNotFoundError(f"CS_DATASETS_DIR={configured} is not a folder")
+        return Path(configured)
+    looked = [folder / "shared" / "datasets" for folder in (REPO, *REPO.parents)]
+    for path in looked:
+        if path.is_dir():
+            return path
+    raise FileNotFoundError(
+        "the shared datasets folder was not found; looked in "
+        + ", ".join(str(path) for path in looked)
+        + ". Put it at one of those places or set CS_DATASETS_DIR to the folder that holds "
+        "banking77/, clinc150/, bitext-customer-support/ ..."
+    )
