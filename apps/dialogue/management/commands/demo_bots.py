@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.models import User
-from apps.dialogue.management.commands.demo_seed import DEMO_HOST, DEMO_PORT
 from apps.dialogue.demo import demo_bot_build, demo_origins
+from apps.dialogue.management.commands.demo_seed import DEMO_HOST, DEMO_PORT
 
 
 class Command(BaseCommand):
