@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("apps.safety.urls")),
     path("", include("apps.knowledge.urls")),
     path("", include("apps.nlu.urls")),
+    path("", include("apps.dialogue.urls")),
     path("", include("apps.analytics.urls")),
 ]
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from apps.accounts.models import Workspace
 from apps.chat import events
 from apps.chat.models import Conversation, Message
 from apps.chat.selectors import bot_turns_due
@@ -28,6 +29,8 @@ from apps.chat.services import (
     message_create,
 )
 from apps.core.db import db_async
+from apps.core.exceptions import NotFound
+from apps.dialogue import hooks
 from apps.dialogue.models import TurnTrace
 from apps.dialogue.replies import (
     BLOCKED_REPLY,
@@ -39,6 +42,7 @@ from apps.dialogue.replies import (
     TurnInput,
 )
 from apps.knowledge.selectors import published_contacts_get
+from apps.nlu.runtime import model_for
 from apps.safety import services as safety
 
 logger = logging.getLogger(__name__)
@@ -449,3 +453,37 @@ async def _recover_forever() -> None:
         except Exception:
             logger.warning("bot turn recovery pass failed", exc_info=True)
         await asyncio.sleep(settings.TURN_RECOVERY_INTERVAL_SECONDS)
+
+
+# --- explaining a turn's intent -------------------------------------------------------------
+
+
+def trace_explain(*, trace_id: int) -> dict[str, Any] | None:
+    """SHAP attributions for the intent a turn was routed by, stored in its trace (the analyst's
+    "why"). Runs in a task: about a second of CPU. Returns None when there is nothing to explain
+    (no intent, or the workspace has no model any more)."""
+    from ml.nlu.explain import explain
+
+    trace = TurnTrace.objects.select_related("workspace", "customer_message").get(pk=trace_id)
+    model = model_for(workspace=trace.workspace)
+    if model is None or not trace.intent or trace.customer_message is None:
+        return None
+    if trace.intent not in model.labels.intents:
+        return None
+    result = explain(model, trace.customer_message.text, intent=trace.intent)
+    explanation = {
+        "intent": result.intent,
+        "tokens": [{"token": t.token, "weight": t.weight} for t in result.tokens],
+        "seconds": round(result.seconds, 3),
+    }
+    with transaction.atomic():
+        locked = TurnTrace.objects.select_for_update().get(pk=trace_id)
+        locked.data = {**locked.data, "explanation": explanation}
+        locked.save(update_fields=["data"])
+    return explanation
+
+
+def trace_explain_request(*, workspace: Workspace, trace_id: int) -> None:
+    if not TurnTrace.objects.filter(workspace=workspace, pk=trace_id).exists():
+        raise NotFound("no such turn in this workspace")
+    transaction.on_commit(lambda: hooks.trace_explain_queue(trace_id))

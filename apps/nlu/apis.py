@@ -94,16 +94,3 @@ class RunDetailApi(WorkspaceScopedView):
     @extend_schema(responses=RunOutput, summary="One training run and its metrics")
     def get(self, request: Request, workspace_slug: str, run_id: int) -> Response:
         return Response(RunOutput(selectors.run_get(workspace=self.workspace, run_id=run_id)).data)
-
-
-class TraceExplainApi(WorkspaceScopedView):
-    capabilities = {"POST": Capability.NLU_READ}
-
-    @extend_schema(
-        request=None,
-        responses={202: None},
-        summary="Explain a turn's intent (SHAP token attributions, added to its trace)",
-    )
-    def post(self, request: Request, workspace_slug: str, trace_id: int) -> Response:
-        services.trace_explain_request(workspace=self.workspace, trace_id=trace_id)
-        return Response(status=status.HTTP_202_ACCEPTED)

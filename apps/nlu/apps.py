@@ -5,3 +5,8 @@ class NluConfig(AppConfig):
     name = "apps.nlu"
     label = "nlu"
     verbose_name = "NLU (intents and models)"
+
+    def ready(self) -> None:
+        from apps.nlu import hooks, tasks
+
+        hooks.training_run_queue.connect(tasks.nlu_train.delay)

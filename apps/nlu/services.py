@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User, Workspace
 from apps.core.exceptions import ApplicationError, Conflict
+from apps.nlu import hooks
 from apps.nlu.models import Intent, TrainingExample, TrainingRun
 from apps.safety.services import policy_get, text_redact
 
@@ -137,8 +138,6 @@ def training_data_export(*, workspace: Workspace, path: Path) -> tuple[int, int]
 
 def training_run_request(*, workspace: Workspace, user: User | None) -> TrainingRun:
     """Queues a training of the workspace's model (one at a time)."""
-    from apps.nlu.tasks import nlu_train
-
     counts: dict[str, int] = {}
     for name in TrainingExample.objects.filter(
         workspace=workspace, intent__isnull=False
@@ -157,7 +156,7 @@ def training_run_request(*, workspace: Workspace, user: User | None) -> Training
         if busy.exists():
             raise Conflict("a training run is already queued or running for this workspace")
         run = TrainingRun.objects.create(workspace=workspace, requested_by=user)
-        transaction.on_commit(lambda: nlu_train.delay(run.pk))
+        transaction.on_commit(lambda: hooks.training_run_queue(run.pk))
     return run
 
 
@@ -243,41 +242,3 @@ def training_run_execute(
                 run.is_active = True
                 run.save(update_fields=["is_active"])
     return run
-
-
-def trace_explain(*, trace_id: int) -> dict[str, Any] | None:
-    """SHAP attributions for the intent a turn was routed by, stored in its trace (the analyst's
-    "why"). Runs in a task: about a second of CPU. Returns None when there is nothing to explain
-    (no intent, or the workspace has no model any more)."""
-    from apps.dialogue.models import TurnTrace
-    from apps.nlu.runtime import model_for
-    from ml.nlu.explain import explain
-
-    trace = TurnTrace.objects.select_related("workspace", "customer_message").get(pk=trace_id)
-    model = model_for(workspace=trace.workspace)
-    if model is None or not trace.intent or trace.customer_message is None:
-        return None
-    if trace.intent not in model.labels.intents:
-        return None
-    result = explain(model, trace.customer_message.text, intent=trace.intent)
-    explanation = {
-        "intent": result.intent,
-        "tokens": [{"token": t.token, "weight": t.weight} for t in result.tokens],
-        "seconds": round(result.seconds, 3),
-    }
-    with transaction.atomic():
-        locked = TurnTrace.objects.select_for_update().get(pk=trace_id)
-        locked.data = {**locked.data, "explanation": explanation}
-        locked.save(update_fields=["data"])
-    return explanation
-
-
-def trace_explain_request(*, workspace: Workspace, trace_id: int) -> None:
-    from apps.dialogue.models import TurnTrace
-    from apps.nlu.tasks import nlu_explain_trace
-
-    if not TurnTrace.objects.filter(workspace=workspace, pk=trace_id).exists():
-        from apps.core.exceptions import NotFound
-
-        raise NotFound("no such turn in this workspace")
-    transaction.on_commit(lambda: nlu_explain_trace.delay(trace_id))

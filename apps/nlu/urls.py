@@ -19,9 +19,4 @@ urlpatterns = [
         apis.RunDetailApi.as_view(),
         name="nlu-run",
     ),
-    path(
-        "workspaces/<slug:workspace_slug>/nlu/traces/<int:trace_id>/explain/",
-        apis.TraceExplainApi.as_view(),
-        name="nlu-trace-explain",
-    ),
 ]
