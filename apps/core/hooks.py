@@ -31,5 +31,7 @@ class Hook(Generic[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         if self.provider is None:
-            raise ImproperlyConfigured(f"nothing is connected to {self.name}: is its app installed?")
+            raise ImproperlyConfigured(
+                f"nothing is connected to {self.name}: is its app installed?"
+            )
         return self.provider(*args, **kwargs)
