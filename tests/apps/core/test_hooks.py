@@ -22,5 +22,5 @@ def test_calling_a_hook_nothing_connected_is_a_configuration_error() -> None:
     def unanswered() -> None:
         raise NotImplementedError
 
-    with pytest.raises(ImproperlyConfigured, match="nothing is connected to .*unanswered"):
+    with pytest.raises(ImproperlyConfigured, match=r"nothing is connected to .*unanswered"):
         unanswered()

@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 
-from apps.dialogue import engine
+from apps.dialogue import engine, grounded
 from apps.dialogue.engine import EngineReplier, TurnDecision
 from apps.dialogue.replies import ReplyMeta, TurnInput
-from apps.dialogue import grounded
 from apps.generation import services as generation
 from apps.generation.services import engine_get
 from apps.knowledge.services.articles import article_create
