@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User, Workspace
 from apps.core.exceptions import ApplicationError
+from apps.knowledge import hooks
 from apps.knowledge.models import Article, ArticleVersion
 from apps.knowledge.services.audit import audit_record
 from apps.nlu.models import Intent
@@ -32,9 +33,7 @@ def _intents_checked(workspace: Workspace, names: Sequence[str]) -> list[str]:
 
 
 def _queue_index(article_id: int) -> None:
-    from apps.knowledge.tasks import article_index_task
-
-    transaction.on_commit(lambda: article_index_task.delay(article_id))
+    transaction.on_commit(lambda: hooks.article_index_queue(article_id))
 
 
 def _version_save(article: Article, author: User | None) -> None:
@@ -150,8 +149,6 @@ def article_unpublish(*, article: Article, actor: User) -> Article:
 
 @transaction.atomic
 def article_delete(*, article: Article, actor: User) -> None:
-    from apps.knowledge.tasks import source_remove_task
-
     workspace_id, doc_key, article_id = article.workspace_id, article.doc_key, article.pk
     audit_record(
         workspace=article.workspace,
@@ -162,4 +159,4 @@ def article_delete(*, article: Article, actor: User) -> None:
         summary=article.title,
     )
     article.delete()
-    transaction.on_commit(lambda: source_remove_task.delay(workspace_id, doc_key))
+    transaction.on_commit(lambda: hooks.source_remove_queue(workspace_id, doc_key))

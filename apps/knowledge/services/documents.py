@@ -9,6 +9,7 @@ from django.db import transaction
 
 from apps.accounts.models import User, Workspace
 from apps.core.exceptions import ApplicationError
+from apps.knowledge import hooks
 from apps.knowledge.models import Document
 from apps.knowledge.services.audit import audit_record
 from apps.knowledge.services.indexing import source_remove, source_replace
@@ -52,9 +53,7 @@ def document_upload(
         object_id=document.pk,
         summary=document.filename,
     )
-    from apps.knowledge.tasks import document_ingest_task
-
-    transaction.on_commit(lambda: document_ingest_task.delay(document.pk))
+    transaction.on_commit(lambda: hooks.document_ingest_queue(document.pk))
     return document
 
 
@@ -109,8 +108,6 @@ def document_ingest(*, document_id: int) -> Document | None:
 
 @transaction.atomic
 def document_delete(*, document: Document, actor: User) -> None:
-    from apps.knowledge.tasks import source_remove_task
-
     workspace_id, doc_key = document.workspace_id, document.doc_key
     audit_record(
         workspace=document.workspace,
@@ -121,4 +118,4 @@ def document_delete(*, document: Document, actor: User) -> None:
         summary=document.filename,
     )
     document.delete()
-    transaction.on_commit(lambda: source_remove_task.delay(workspace_id, doc_key))
+    transaction.on_commit(lambda: hooks.source_remove_queue(workspace_id, doc_key))
