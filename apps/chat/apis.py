@@ -20,7 +20,7 @@ from apps.accounts.widget import (
     origin_check,
     workspace_get_by_public_key,
 )
-from apps.chat import selectors, services
+from apps.chat import hooks, selectors, services
 from apps.chat.serializers import (
     ConversationListFilter,
     ConversationOutput,
@@ -34,7 +34,6 @@ from apps.chat.serializers import (
 from apps.core.exceptions import Unauthorized
 from apps.core.pagination import PAGE_PARAMETERS, DefaultPagination, paginated
 from apps.core.ratelimit import Rate, rate_limit_allow
-from apps.dialogue.services import turn_dispatch
 
 
 def _client_ip(request: Request) -> str:
@@ -220,7 +219,7 @@ class WidgetMessagesApi(WidgetView):
         message, created = services.customer_message_receive(session=session, **data.validated_data)
         # The bot answers as it does over the socket (the customer reads it with GET, or live
         # on a socket); a resend starts a turn that failed.
-        turn_dispatch(customer_message_id=message.id)
+        hooks.turn_dispatch(customer_message_id=message.id)
         return Response(
             WidgetMessageOutput(message).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -19,14 +19,12 @@ from apps.accounts.models import CustomerSession, User, Workspace
 from apps.accounts.roles import Capability
 from apps.accounts.selectors import workspace_get_for_capability
 from apps.accounts.widget import customer_session_authenticate, widget_workspace_for_origin
-from apps.chat import events, selectors, services
+from apps.chat import events, hooks, selectors, services
 from apps.chat.models import Conversation
 from apps.core.db import db_async
 from apps.core.errors import validation_message
 from apps.core.exceptions import ApplicationError
 from apps.core.ratelimit import LocalWindow, Rate
-from apps.dialogue.services import turn_start
-from apps.feedback.services import feedback_record
 
 logger = logging.getLogger(__name__)
 
@@ -330,13 +328,13 @@ class CustomerConsumer(ChatConsumer):
         elif status == Conversation.Status.BOT:
             # The stored message's bot turn: started now, or, for a resend, again if it failed
             # (a turn that is done or running elsewhere is left alone).
-            turn_start(customer_message_id=message["id"])
+            hooks.turn_start(customer_message_id=message["id"])
 
     async def on_feedback(self, data: dict[str, Any]) -> None:
         message_id = _field(data, "message_id", int)
         rating = _field(data, "rating", str)
         reason = _field(data, "reason", str, required=False) or ""
-        await db_async(feedback_record)(
+        await db_async(hooks.feedback_record)(
             session=self.session, message_id=message_id, rating=rating, reason=reason
         )
         await self.send_event("feedback.saved", message_id=message_id, rating=rating)

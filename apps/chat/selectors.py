@@ -6,10 +6,9 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import CustomerSession, Workspace
-from apps.chat import events
+from apps.chat import events, hooks
 from apps.chat.models import BotTurn, Conversation, Message
 from apps.core.exceptions import NotFound
-from apps.dialogue.models import TurnTrace
 
 QUEUE_LIMIT = 100
 
@@ -60,30 +59,13 @@ def agent_queue(*, workspace: Workspace) -> list[dict[str, Any]]:
     return [events.conversation_summary(conversation) for conversation in rows]
 
 
-def turn_notes(*, conversation: Conversation) -> list[dict[str, Any]]:
-    """The bot's notes on each of its turns, for the agent taking over."""
-    traces = TurnTrace.objects.filter(conversation=conversation).order_by("id")
-    return [
-        {
-            "message_id": trace.customer_message_id,
-            "reply_message_id": trace.reply_message_id,
-            "intent": trace.intent,
-            "route": trace.route,
-            "reason": (trace.data.get("route") or {}).get("reason", ""),
-            "sources": trace.data.get("sources", []),
-            "latency_ms": trace.latency_ms,
-        }
-        for trace in traces
-    ]
-
-
 def agent_conversation_detail(*, workspace: Workspace, conversation_id: int) -> dict[str, Any]:
     conversation = conversation_get(workspace=workspace, conversation_id=conversation_id)
     messages = message_list(conversation=conversation)
     return {
         "conversation": events.conversation_summary(conversation),
         "messages": [events.message_payload(message) for message in messages],
-        "notes": turn_notes(conversation=conversation),
+        "notes": hooks.turn_notes(conversation=conversation),
     }
 
 

@@ -10,12 +10,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import CustomerSession, User, Workspace
-from apps.chat import events
+from apps.chat import events, hooks
 from apps.chat.models import BotTurn, Conversation, Message
 from apps.core.db import retry_on_database_lock
 from apps.core.exceptions import Conflict, Forbidden, NotFound, RateLimited
 from apps.core.ratelimit import Rate, rate_limit_allow
-from apps.safety.services import customer_text_redact, inbound_redact, message_original_store
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +168,7 @@ def customer_message_receive(
             .select_related("workspace")
             .get(id=conversation.id)
         )
-        redaction = inbound_redact(conversation=locked, text=text)
+        redaction = hooks.inbound_redact(conversation=locked, text=text)
         message, created = message_create(
             conversation=locked,
             sender=Message.Sender.CUSTOMER,
@@ -179,7 +178,7 @@ def customer_message_receive(
         )
         if created and redaction.spans:
             locked.save(update_fields=["pii_placeholders"])
-            message_original_store(message=message, original=text)
+            hooks.message_original_store(message=message, original=text)
         if created and locked.status == Conversation.Status.BOT:
             BotTurn.objects.create(
                 customer_message=message, conversation=locked, lease_until=message.created_at
@@ -483,7 +482,7 @@ def conversation_csat_record(
     conversation.csat_score = score
     # Stored redacted, like the customer's messages (the placeholder map is saved with it).
     conversation.csat_comment = (
-        customer_text_redact(conversation=conversation, text=comment) if comment else ""
+        hooks.customer_text_redact(conversation=conversation, text=comment) if comment else ""
     )
     conversation.save(update_fields=["csat_score", "csat_comment"])
     return conversation
