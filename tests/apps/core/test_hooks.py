@@ -1,4 +1,8 @@
+import importlib
+import importlib.util
+
 import pytest
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.core.hooks import Hook
@@ -24,3 +28,16 @@ def test_calling_a_hook_nothing_connected_is_a_configuration_error() -> None:
 
     with pytest.raises(ImproperlyConfigured, match=r"nothing is connected to .*unanswered"):
         unanswered()
+
+
+def test_every_hook_an_app_declares_is_connected_once_django_is_set_up() -> None:
+    declared = {}
+    for config in apps.get_app_configs():
+        if importlib.util.find_spec(f"{config.name}.hooks") is None:
+            continue
+        module = importlib.import_module(f"{config.name}.hooks")
+        declared |= {
+            f"{config.name}.{n}": h for n, h in vars(module).items() if isinstance(h, Hook)
+        }
+    assert {"apps.chat.turn_start", "apps.knowledge.article_index_queue"} <= declared.keys()
+    assert [name for name, hook in declared.items() if hook.provider is None] == []
