@@ -10,3 +10,4 @@ class NluConfig(AppConfig):
         from apps.nlu import hooks, tasks
 
         hooks.training_run_queue.connect(tasks.nlu_train.delay)
+        hooks.oos_refit_queue.connect(tasks.nlu_oos_refit.delay)

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from ml.nlu.runtime import NluModel, NluRuntime
 
 _lock = threading.Lock()
-_loaded: dict[int, int] = {}  # workspace id -> run id of the loaded model
+# workspace id -> (run id, oos.json's modification time) of the loaded model: a refitted
+# threshold (``services.oos_threshold_refit``) reloads it in every process.
+_loaded: dict[int, tuple[int, int]] = {}
 
 
 @process_wide
@@ -29,8 +31,11 @@ def model_for(*, workspace: Workspace) -> "NluModel | None":
     if run is None or not run.artifact_path:
         return None
     runtime = shared_runtime()
+    directory = Path(run.artifact_path)
+    oos_file = directory / "oos.json"
+    version = (run.pk, oos_file.stat().st_mtime_ns if oos_file.is_file() else 0)
     with _lock:
-        if _loaded.get(workspace.pk) != run.pk:
-            runtime.load(str(workspace.pk), Path(run.artifact_path))
-            _loaded[workspace.pk] = run.pk
+        if _loaded.get(workspace.pk) != version:
+            runtime.load(str(workspace.pk), directory)
+            _loaded[workspace.pk] = version
         return runtime.get(str(workspace.pk))

@@ -20,6 +20,7 @@ from apps.accounts.models import User, Workspace
 from apps.core.exceptions import ApplicationError, Conflict
 from apps.nlu import hooks
 from apps.nlu.models import Intent, TrainingExample, TrainingRun
+from apps.nlu.selectors import active_run
 from apps.safety.services import policy_get, text_redact
 
 MIN_EXAMPLES_PER_INTENT = 2
@@ -77,6 +78,10 @@ def training_example_create(
         raise ApplicationError("unknown intent")
     slots = _validate_slots(text, slots or [])
     redacted = text_redact(policy=policy_get(workspace=workspace), text=text, placeholders={}).text
+    if intent is None:
+        # An out-of-scope example: the active model's threshold refits on it now, not at the
+        # next training.
+        transaction.on_commit(lambda: hooks.oos_refit_queue(workspace.pk))
     return TrainingExample.objects.create(
         workspace=workspace,
         intent=intent,
@@ -167,23 +172,13 @@ def run_directory(run: TrainingRun) -> Path:
 def _training_config(
     run: TrainingRun, data_path: Path, overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    return {
-        "name": f"{run.workspace.slug}-run-{run.pk}",
-        "sources": [
-            {"dataset": "jsonl", "path": str(data_path), "tasks": ["intent", "slots", "sentiment"]}
-        ],
-        "training": {**settings.NLU_TRAINING, **(overrides or {})},
-        # Workspaces rarely write out-of-scope examples: fit against general ones then, and
-        # flag on even odds, since a workspace's own validation rows are often near-copies of
-        # its training rows (ml/nlu/oos.py).
-        "oos": {
-            "method": "knn_base",
-            "k": 5,
-            "inscope_keep": 0.97,
-            "generic_negatives": True,
-            "rule": "even_odds",
-        },
-    }
+    from ml.nlu.config import workspace_config
+
+    return workspace_config(
+        f"{run.workspace.slug}-run-{run.pk}",
+        data_path,
+        {**settings.NLU_TRAINING, **(overrides or {})},
+    )
 
 
 def _score(metrics: dict[str, Any]) -> float:
@@ -242,3 +237,37 @@ def training_run_execute(
                 run.is_active = True
                 run.save(update_fields=["is_active"])
     return run
+
+
+def oos_threshold_refit(*, workspace_id: int) -> float | None:
+    """Refits the active model's out-of-scope threshold on the workspace's out-of-scope examples
+    (operators' and reviewed ones), without retraining, and records it on the run. Every
+    process reloads the model on its next turn (``runtime.model_for`` watches the file).
+    Returns the new threshold, or None when there is no model or no example."""
+    from apps.nlu.runtime import model_for
+    from ml.nlu.runtime import oos_save
+
+    workspace = Workspace.objects.get(pk=workspace_id)
+    run = active_run(workspace=workspace)
+    model = model_for(workspace=workspace)
+    texts = list(
+        TrainingExample.objects.filter(workspace=workspace, intent__isnull=True)
+        .order_by("pk")
+        .values_list("text", flat=True)
+    )
+    if run is None or model is None or not texts:
+        return None
+    threshold = model.oos_refit_examples(texts)
+    oos_save(Path(run.artifact_path), model.oos)
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().get(pk=run.pk)
+        run.metrics = {
+            **run.metrics,
+            "oos_refit": {
+                "examples": len(texts),
+                "threshold": round(threshold, 4),
+                "at": timezone.now().isoformat(),
+            },
+        }
+        run.save(update_fields=["metrics"])
+    return threshold

@@ -75,12 +75,13 @@ class TrainingConfig:
     threads: int = 0  # torch threads; 0: torch's default
 
 
+OOS_METHODS = ("knn", "knn_base", "knn_mix", "ensemble", "msp", "energy")  # ml/nlu/oos.py
 OOS_RULES = ("youden", "even_odds")  # how the threshold is chosen; see ml/nlu/oos.py
 
 
 @dataclass(frozen=True)
 class OosConfig:
-    method: str = "knn"  # knn | knn_base | knn_mix | msp | energy (see ml/nlu/oos.py)
+    method: str = "knn"  # knn | knn_base | knn_mix | ensemble | msp | energy (ml/nlu/oos.py)
     k: int = 5
     # Without out-of-scope validation examples the threshold keeps this share of in-scope ones.
     inscope_keep: float = 0.97
@@ -91,6 +92,10 @@ class OosConfig:
     # Without out-of-scope validation examples: fit the threshold against the shipped general
     # out-of-scope queries (ml/nlu/data/generic_oos) instead of keeping ``inscope_keep``.
     generic_negatives: bool = False
+    # With out-of-scope examples: fewer than this leave the threshold at ``inscope_keep``, and
+    # the fitted threshold never flags over ``max_flagged`` of the in-scope validation ones.
+    min_examples: int = 1
+    max_flagged: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -141,8 +146,8 @@ def config_from_dict(raw: dict[str, Any]) -> NluConfig:
     if training.batching not in {"by_task", "mixed"}:
         raise ValueError("training.batching must be by_task or mixed")
     oos = _build(OosConfig, raw.get("oos", {}), "oos")
-    if oos.method not in {"knn", "knn_base", "knn_mix", "msp", "energy"}:
-        raise ValueError("oos.method must be knn, knn_base, knn_mix, msp or energy")
+    if oos.method not in OOS_METHODS:
+        raise ValueError(f"oos.method must be one of {', '.join(OOS_METHODS)}")
     if oos.rule not in OOS_RULES:
         raise ValueError(f"oos.rule must be one of {', '.join(OOS_RULES)}")
     return NluConfig(
@@ -160,3 +165,38 @@ def config_load(path: Path) -> NluConfig:
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a YAML mapping")
     return config_from_dict(raw)
+
+
+# What a workspace's training run fits its out-of-scope detector with (apps/nlu/services.py);
+# the held-out-intent study (benchmarks/nlu_heldout.py) chose it and trains with the same. No
+# out-of-scope examples needed: the threshold keeps ``inscope_keep`` of the in-scope validation
+# examples; a workspace's own out-of-scope examples (operators', the review queue's) refit it by
+# Youden's J.
+WORKSPACE_OOS: dict[str, Any] = {
+    "method": "ensemble",
+    "k": 1,
+    "inscope_keep": 0.95,
+    "generic_negatives": False,
+    "rule": "youden",
+    "min_examples": 10,
+    "max_flagged": 0.10,
+}
+
+
+def workspace_config(
+    name: str, data_path: Path | str | None, training: dict[str, Any]
+) -> dict[str, Any]:
+    """The configuration (as a dict, ``config_from_dict``'s input) a workspace's model is trained
+    with: its exported examples teach every task, out-of-scope detection as ``WORKSPACE_OOS``."""
+    return {
+        "name": name,
+        "sources": [
+            {
+                "dataset": "jsonl",
+                "path": None if data_path is None else str(data_path),
+                "tasks": ["intent", "slots", "sentiment"],
+            }
+        ],
+        "training": dict(training),
+        "oos": dict(WORKSPACE_OOS),
+    }

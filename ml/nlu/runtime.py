@@ -12,6 +12,7 @@ the shared model, so workspaces' calls don't wait for each other.
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +24,7 @@ from safetensors.torch import load_file
 from torch import Tensor, nn
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from ml.artifacts import manifest_verify
+from ml.artifacts import MANIFEST, TamperedModelError, manifest_verify, sha256_of
 from ml.encoders import minilm_path
 from ml.nlu.contracts import Example, IntentScore, NluResult
 from ml.nlu.fast import Adapter, FastEncoder, adapter_load
@@ -203,7 +204,7 @@ class NluModel:
 
     def outputs(self, texts: Sequence[str], batch_size: int = 64, oos: bool = True) -> Outputs:
         """``oos``: include what the out-of-scope score needs (the base encoder's embeddings,
-        for knn_base and knn_mix; the intent probe needs them always)."""
+        for knn_base, knn_mix and ensemble; the intent probe needs them always)."""
         tokenizer = self.shared.tokenizer
         encoded = encode_examples(
             [Example(text=t) for t in texts], tokenizer, self.labels, self.max_length
@@ -276,14 +277,24 @@ class NluModel:
         if bank is not None:
             bank_out = self.outputs(list(bank))
             self.oos.bank = normalize_rows(bank_out.oos_space(self.oos))
-            if self.oos.method == "knn_mix":
+            if self.oos.is_mixed:
                 assert bank_out.base is not None
                 self.oos.bank_base = normalize_rows(bank_out.base)
         outs = [self.outputs(list(texts)) for texts in (inscope, outside)]
         if self.oos.method == "knn_mix":
             self.oos.fit_mix(*(out.oos_features(self.oos) for out in outs))
+        elif self.oos.method == "ensemble":
+            self.oos.fit_standard(outs[0].oos_features(self.oos))
         scores = [out.oos_scores(self.oos) for out in outs]
-        self.oos.fit(scores[0], scores[1], inscope_keep=0.97, target_recall=target_recall)
+        self.oos.fit(scores[0], scores[1], target_recall=target_recall)
+        return self.oos.threshold
+
+    def oos_refit_examples(self, outside: Sequence[str]) -> float:
+        """Refits the threshold on out-of-scope examples given after training (``OosDetector.
+        refit``: against the in-scope validation scores kept from training); returns it."""
+        if not outside:
+            raise ValueError("no out-of-scope examples to refit on")
+        self.oos.refit(self.outputs(list(outside)).oos_scores(self.oos))
         return self.oos.threshold
 
     def intent_probabilities(self, texts: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -291,6 +302,26 @@ class NluModel:
         out = self.outputs(list(texts), oos=False)
         probs = torch.softmax(out.intent_logits / self.oos.temperature, dim=-1)
         return probs.numpy().astype(np.float32)
+
+
+OOS_FILE = "oos.json"
+
+
+def oos_save(directory: Path, detector: OosDetector) -> None:
+    """Writes a refitted detector into a model folder and its digest into the manifest, each
+    file replaced whole (a process loading the folder meanwhile sees the old or the new
+    file, and retries when they don't match yet: ``model_load``)."""
+    for name, text in (
+        (OOS_FILE, json.dumps(detector.to_json()) + "\n"),
+        (MANIFEST, None),
+    ):
+        staged = directory / f".{name}.tmp"
+        if text is None:
+            digests = json.loads((directory / MANIFEST).read_text())["sha256"]
+            digests[OOS_FILE] = sha256_of(directory / OOS_FILE)
+            text = json.dumps({"sha256": digests}, indent=1) + "\n"
+        staged.write_text(text)
+        staged.replace(directory / name)
 
 
 def load_heads(directory: Path, labels: Labels, hidden: int) -> NluHeads:
@@ -303,7 +334,13 @@ def model_load(shared: SharedEncoder, workspace: str, directory: Path) -> NluMod
     """Checks the artifact's manifest, then adds its adapter to the shared encoder."""
     if not directory.is_dir():
         raise FileNotFoundError(f"no NLU model at {directory}")
-    digests = manifest_verify(directory, REBUILD)
+    try:
+        digests = manifest_verify(directory, REBUILD)
+    except TamperedModelError:
+        # A refit (``oos_save``) replaces oos.json, then the manifest: a load between the two
+        # sees them disagree for a moment.
+        time.sleep(0.2)
+        digests = manifest_verify(directory, REBUILD)
     labels = Labels.from_json(json.loads((directory / "labels.json").read_text()))
     meta = json.loads((directory / "meta.json").read_text())
     if meta.get("encoder_name") != Path(shared.path).name and meta.get("encoder_name"):
@@ -315,7 +352,7 @@ def model_load(shared: SharedEncoder, workspace: str, directory: Path) -> NluMod
     bank_file = directory / "bank.safetensors"
     banks = load_file(str(bank_file)) if bank_file.is_file() else {}
     oos = OosDetector.from_json(
-        json.loads((directory / "oos.json").read_text()), banks.get("bank"), banks.get("bank_base")
+        json.loads((directory / OOS_FILE).read_text()), banks.get("bank"), banks.get("bank_base")
     )
     name = adapter_name(workspace, digests["adapter/adapter_model.safetensors"])
     shared.add_adapter(name, directory / "adapter")

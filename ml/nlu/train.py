@@ -480,12 +480,22 @@ def train(
     heads.eval()
 
     # Calibration and out-of-scope threshold, on validation.
+    # Out-of-scope examples that training didn't see all fit the threshold (a workspace's own
+    # are few, and without outlier exposure the training split's would be left unused).
     oos_examples = [e for e in data.validation if e.is_oos]
+    if settings.outlier_exposure <= 0:
+        oos_examples += [e for e in data.train if e.is_oos]
     if not oos_examples and config.oos.generic_negatives:
         oos_examples = [Example(text=text, is_oos=True) for text in generic_oos_queries()]
     oos_items = encode_examples(oos_examples, tokenizer, labels, config.model.max_length)
     oos = OosDetector(
-        method=config.oos.method, k=config.oos.k, temperature=1.0, rule=config.oos.rule
+        method=config.oos.method,
+        k=config.oos.k,
+        temperature=1.0,
+        rule=config.oos.rule,
+        inscope_keep=config.oos.inscope_keep,
+        min_examples=config.oos.min_examples,
+        max_flagged=config.oos.max_flagged,
     )
 
     with_probe = config.model.base_probe and "intent" in tasks
@@ -528,18 +538,20 @@ def train(
         )
     space = train_out.oos_space(oos)
     oos.bank = normalize_rows(space[bank_rows]) if bank_rows else torch.empty(0, hidden)
-    if oos.method == "knn_mix":
+    if oos.is_mixed:
         assert train_out.base is not None
         oos.bank_base = normalize_rows(train_out.base[bank_rows])
     if "intent" in tasks and intent_rows:
-        if oos.method == "knn_mix":
+        if oos.method == "ensemble":
+            oos.fit_standard(validation_out.oos_features(oos)[intent_rows])
+        elif oos.method == "knn_mix":
             oos.fit_mix(
                 validation_out.oos_features(oos)[intent_rows],
                 oos_out.oos_features(oos) if oos_out is not None else np.zeros((0, 2), np.float32),
             )
         inscope = validation_out.oos_scores(oos)[intent_rows]
         outside = oos_out.oos_scores(oos) if oos_out is not None else np.zeros(0, np.float32)
-        oos.fit(inscope, outside, config.oos.inscope_keep, config.oos.target_recall)
+        oos.fit(inscope, outside, target_recall=config.oos.target_recall)
     seconds = time.perf_counter() - started
 
     # The artifact.

@@ -69,13 +69,29 @@ def test_training_run_trains_records_and_activates(
     assert run.metrics["steps"] == run.metrics["steps_planned"] > 0
     assert not run.budget_warning
     assert Path(run.artifact_path, "manifest.json").is_file()
-    # No out-of-scope examples of its own: the threshold was fitted against the general ones.
+    # No out-of-scope examples of its own: the ensemble score's threshold keeps a share of the
+    # in-scope validation examples (no logistic fit without negatives).
     oos = json.loads(Path(run.artifact_path, "oos.json").read_text())
-    assert oos["platt"] is not None
+    assert (oos["method"], oos["platt"]) == ("ensemble", None)
     model = model_for(workspace=workspace_a)
     assert model is not None
     [result] = model.predict(["where is my new card"])
     assert {i.intent for i in result.intents} <= set(INTENTS)
+    # Operators add out-of-scope examples: the active model's threshold refits on them at once,
+    # and the process loads the refitted model on its next use.
+    examples = reverse("v1:nlu-examples", args=[workspace_a.slug])
+    outside = [f"what is the weather like in city number {n}" for n in range(11)]
+    for text in outside:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert api.post(examples, {"text": text}, format="json").status_code == 201
+    run.refresh_from_db()
+    assert run.metrics["oos_refit"]["examples"] == len(outside)
+    refitted = model_for(workspace=workspace_a)
+    assert refitted is not None
+    assert refitted is not model
+    assert refitted.oos.platt is not None
+    assert refitted.oos.threshold == pytest.approx(run.metrics["oos_refit"]["threshold"], abs=1e-4)
+    assert all(r.is_oos for r in refitted.predict(outside[:3]))
     # The task is safe to deliver twice: the second delivery leaves the run alone.
     assert services.training_run_execute(run_id=run.pk).finished_at == run.finished_at
     listed = api.get(url).json()

@@ -222,3 +222,45 @@ def test_threshold_for_a_target_out_of_scope_recall() -> None:
     assert float(detector.is_oos(outside).mean()) == pytest.approx(0.85)
     detector.fit(np.zeros(5, dtype=np.float32), outside, inscope_keep=0.97, target_recall=1.0)
     assert bool(detector.is_oos(outside).all())
+
+
+def test_ensemble_score_is_the_sum_of_in_scope_z_scores() -> None:
+    detector = OosDetector(method="ensemble", k=1, temperature=1.0)
+    inscope = np.array([[0.1, 0.2, 0.0], [0.3, 0.4, 0.2], [0.2, 0.3, 0.1]], dtype=np.float32)
+    detector.fit_standard(inscope)
+    assert detector.mix is not None
+    assert len(detector.mix) == 4
+    weights, bias = np.asarray(detector.mix[:3]), detector.mix[3]
+    z = (inscope - inscope.mean(0)) / inscope.std(0)
+    assert inscope @ weights + bias == pytest.approx(z.sum(1), abs=1e-3)
+    restored = OosDetector.from_json(detector.to_json(), bank=None)
+    assert restored.mix == pytest.approx(detector.mix)
+    assert restored.needs_base
+    assert restored.is_mixed
+    assert not restored.bank_is_base
+    with pytest.raises(ValueError, match="in-scope validation"):
+        detector.fit_standard(inscope[:1])
+
+
+def test_few_oos_examples_keep_the_in_scope_share_and_many_may_not_flag_too_many() -> None:
+    inscope = np.linspace(0.0, 1.0, 101, dtype=np.float32)
+    detector = OosDetector(
+        method="msp", k=1, temperature=1.0, inscope_keep=0.95, min_examples=10, max_flagged=0.1
+    )
+    # Nine examples are too few to move the threshold off the 95 % in-scope quantile.
+    detector.fit(inscope, np.full(9, 0.5, dtype=np.float32))
+    assert detector.threshold == pytest.approx(0.95)
+    assert detector.platt is None
+    # Ten low-scoring ones would pull Youden's threshold to 0.49 (half the in-scope flagged);
+    # the cap keeps it where 10 % are.
+    detector.refit(np.full(10, 0.5, dtype=np.float32))
+    assert detector.threshold == pytest.approx(0.9)
+    assert detector.platt is not None
+    # Ten high-scoring ones: Youden's threshold, between the two groups.
+    detector.refit(np.linspace(1.5, 2.0, 10, dtype=np.float32))
+    assert 1.0 < detector.threshold < 1.5
+    restored = OosDetector.from_json(detector.to_json(), bank=None)
+    assert (restored.inscope_keep, restored.min_examples, restored.max_flagged) == (0.95, 10, 0.1)
+    # Models saved before these settings existed load with the old behaviour.
+    old = {k: v for k, v in detector.to_json().items() if k not in ("min_examples", "max_flagged")}
+    assert OosDetector.from_json(old, bank=None).max_flagged == 1.0

@@ -316,3 +316,23 @@ def test_a_model_trained_above_a_frozen_bottom_learns_and_loads(tmp_path: Path) 
     model = NluRuntime().load("acme", result.directory)
     metrics = evaluate(model, tiny_data().test)
     assert metrics["accuracy"] >= 0.85
+
+
+def test_a_refitted_threshold_is_saved_into_the_verified_artifact(
+    tiny_model: TrainResult, tmp_path: Path
+) -> None:
+    from ml.nlu.runtime import oos_save
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model.directory, copy)
+    model = NluRuntime().load("acme", copy)
+    before = model.oos.threshold
+    model.oos.min_examples = 1
+    threshold = model.oos_refit_examples(OUTSIDE)
+    assert threshold != before
+    oos_save(copy, model.oos)
+    reloaded = NluRuntime().load("acme", copy)  # the manifest still verifies
+    assert reloaded.oos.threshold == pytest.approx(threshold)
+    assert all(r.is_oos for r in reloaded.predict(OUTSIDE))
+    with pytest.raises(ValueError, match="no out-of-scope examples"):
+        model.oos_refit_examples([])
