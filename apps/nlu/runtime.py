@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from ml.nlu.runtime import NluModel, NluRuntime
 
 _lock = threading.Lock()
-# workspace id -> (run id, oos.json's modification time) of the loaded model: a refitted
-# threshold (``services.oos_threshold_refit``) reloads it in every process.
-_loaded: dict[int, tuple[int, int]] = {}
+# workspace id -> (run id, artifact folder, oos.json's modification time) of the loaded model:
+# a refitted threshold (``services.oos_threshold_refit``) reloads it in every process.
+_loaded: dict[int, tuple[int, str, int]] = {}
 
 
 @process_wide
@@ -33,7 +33,7 @@ def model_for(*, workspace: Workspace) -> "NluModel | None":
     runtime = shared_runtime()
     directory = Path(run.artifact_path)
     oos_file = directory / "oos.json"
-    version = (run.pk, oos_file.stat().st_mtime_ns if oos_file.is_file() else 0)
+    version = (run.pk, str(directory), oos_file.stat().st_mtime_ns if oos_file.is_file() else 0)
     with _lock:
         if _loaded.get(workspace.pk) != version:
             runtime.load(str(workspace.pk), directory)
