@@ -485,8 +485,8 @@ def train(
     oos_examples = [e for e in data.validation if e.is_oos]
     if settings.outlier_exposure <= 0:
         oos_examples += [e for e in data.train if e.is_oos]
-    if not oos_examples and config.oos.generic_negatives:
-        oos_examples = [Example(text=text, is_oos=True) for text in generic_oos_queries()]
+    if config.oos.generic_negatives:
+        oos_examples += [Example(text=text, is_oos=True) for text in generic_oos_queries()]
     oos_items = encode_examples(oos_examples, tokenizer, labels, config.model.max_length)
     oos = OosDetector(
         method=config.oos.method,

@@ -69,10 +69,12 @@ def test_training_run_trains_records_and_activates(
     assert run.metrics["steps"] == run.metrics["steps_planned"] > 0
     assert not run.budget_warning
     assert Path(run.artifact_path, "manifest.json").is_file()
-    # No out-of-scope examples of its own: the ensemble score's threshold keeps a share of the
-    # in-scope validation examples (no logistic fit without negatives).
+    # No out-of-scope examples of its own: both spaces' distances are weighed and the threshold
+    # fitted against the general ones.
     oos = json.loads(Path(run.artifact_path, "oos.json").read_text())
-    assert (oos["method"], oos["platt"]) == ("ensemble", None)
+    assert oos["method"] == "knn_mix"
+    assert oos["platt"] is not None
+    assert len(oos["mix"]) == 3
     model = model_for(workspace=workspace_a)
     assert model is not None
     [result] = model.predict(["where is my new card"])
