@@ -20,7 +20,7 @@ The score is a distance (higher means further from anything the workspace was tr
   (``benchmarks/nlu_heldout.py``) it separates them best (AUROC), and needs no out-of-scope
   examples to be fitted; but a threshold kept on the in-scope validation examples flags more
   in-scope test messages than it keeps on validation (a workspace's examples are easier than
-  its traffic), so workspaces use ``knn_mix`` fitted against general negatives instead;
+  its traffic), and on templated examples (the demo shop's) it flags ordinary rephrasings;
 - ``msp``: 1 - the largest calibrated softmax probability;
 - ``energy``: -T * logsumexp(logits / T) (Liu et al., 2020).
 With out-of-scope validation examples the threshold follows ``rule``: ``youden`` maximises
@@ -70,6 +70,9 @@ class OosDetector:
     # ``inscope_keep``; more never move it to flag over ``max_flagged`` of the in-scope ones.
     min_examples: int = 1
     max_flagged: float = 1.0
+    # Fitted with the shipped general out-of-scope queries beside the examples given: a refit
+    # on new examples (``NluModel.oos_refit_examples``) keeps them.
+    generic_negatives: bool = False
     platt: tuple[float, float] | None = None  # (slope, intercept) on the raw score
     inscope_scores: Floats | None = None  # sorted, for the empirical calibration
     # Normalised training embeddings: in the space of the method for knn and knn_base, the
@@ -271,6 +274,7 @@ class OosDetector:
             "inscope_keep": self.inscope_keep,
             "min_examples": self.min_examples,
             "max_flagged": self.max_flagged,
+            "generic_negatives": self.generic_negatives,
             "platt": list(self.platt) if self.platt else None,
             "mix": list(self.mix) if self.mix else None,
             "inscope_scores": [] if self.inscope_scores is None else self.inscope_scores.tolist(),
@@ -290,6 +294,7 @@ class OosDetector:
             inscope_keep=float(raw.get("inscope_keep", 0.97)),
             min_examples=int(raw.get("min_examples", 1)),
             max_flagged=float(raw.get("max_flagged", 1.0)),
+            generic_negatives=bool(raw.get("generic_negatives", False)),
             platt=(float(platt[0]), float(platt[1])) if platt else None,
             inscope_scores=np.asarray(raw["inscope_scores"], dtype=np.float32),
             bank=bank,

@@ -291,10 +291,16 @@ class NluModel:
 
     def oos_refit_examples(self, outside: Sequence[str]) -> float:
         """Refits the threshold on out-of-scope examples given after training (``OosDetector.
-        refit``: against the in-scope validation scores kept from training); returns it."""
+        refit``: against the in-scope validation scores kept from training; with the general
+        queries too when it was fitted with them); returns it."""
         if not outside:
             raise ValueError("no out-of-scope examples to refit on")
-        self.oos.refit(self.outputs(list(outside)).oos_scores(self.oos))
+        texts = list(outside)
+        if self.oos.generic_negatives:
+            from ml.nlu.data.clinc150 import generic_oos_queries
+
+            texts += generic_oos_queries()
+        self.oos.refit(self.outputs(texts).oos_scores(self.oos))
         return self.oos.threshold
 
     def intent_probabilities(self, texts: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:

@@ -496,6 +496,7 @@ def train(
         inscope_keep=config.oos.inscope_keep,
         min_examples=config.oos.min_examples,
         max_flagged=config.oos.max_flagged,
+        generic_negatives=config.oos.generic_negatives,
     )
 
     with_probe = config.model.base_probe and "intent" in tasks

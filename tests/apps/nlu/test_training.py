@@ -69,12 +69,11 @@ def test_training_run_trains_records_and_activates(
     assert run.metrics["steps"] == run.metrics["steps_planned"] > 0
     assert not run.budget_warning
     assert Path(run.artifact_path, "manifest.json").is_file()
-    # No out-of-scope examples of its own: both spaces' distances are weighed and the threshold
-    # fitted against the general ones.
+    # No out-of-scope examples of its own: the threshold is fitted against the general ones.
     oos = json.loads(Path(run.artifact_path, "oos.json").read_text())
-    assert oos["method"] == "knn_mix"
+    assert oos["method"] == "knn_base"
     assert oos["platt"] is not None
-    assert len(oos["mix"]) == 3
+    assert oos["generic_negatives"]
     model = model_for(workspace=workspace_a)
     assert model is not None
     [result] = model.predict(["where is my new card"])
@@ -94,6 +93,7 @@ def test_training_run_trains_records_and_activates(
     assert refitted.oos.platt is not None
     assert refitted.oos.threshold == pytest.approx(run.metrics["oos_refit"]["threshold"], abs=1e-4)
     assert all(r.is_oos for r in refitted.predict(outside[:3]))
+    assert refitted.oos.generic_negatives  # the refit kept the general queries beside them
     # The task is safe to deliver twice: the second delivery leaves the run alone.
     assert services.training_run_execute(run_id=run.pk).finished_at == run.finished_at
     listed = api.get(url).json()
