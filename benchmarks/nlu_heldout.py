@@ -403,6 +403,7 @@ def plot(found: dict[str, float], datasets: list[str], path: Path) -> None:
                 if k.startswith(prefix)
                 and k.endswith("_id_oos_recall")
                 and k != f"{prefix}id_oos_recall"
+                and not k.startswith(f"{prefix}unseen_splits")
             }
         )
         for option in options:
