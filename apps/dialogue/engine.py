@@ -42,7 +42,7 @@ from apps.knowledge.services.search import (
 )
 from apps.knowledge.services.variables import answer_stream_filled, sources_filled
 from apps.nlu.runtime import model_for
-from ml.dialogue.control import control_read, control_reply
+from ml.dialogue.control import control_read, control_reply, leans_on_context
 from ml.dialogue.flows import FlowSpec, flow_step, render
 from ml.dialogue.policy import (
     HOW_QUESTION,
@@ -251,7 +251,7 @@ def _understand_in_context(
     nlu, model_name = _understand(workspace, text)
     if _confident(nlu, config) or not nlu.intents or before.active_intent is None:
         return nlu, model_name, {}
-    if len(re.findall(r"\w+", text)) > FOLLOW_UP_WORDS:
+    if len(re.findall(r"\w+", text)) > FOLLOW_UP_WORDS or not leans_on_context(text):
         return nlu, model_name, {}
     previous = _previous_customer_text(conversation, turn)
     if not previous:

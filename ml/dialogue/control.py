@@ -640,3 +640,32 @@ def control_reply(
     template = texts.get(language, texts["en"])
     filled = template.replace("{can}", capabilities_text(language, tasks, answers=answers))
     return re.sub(r" {2,}", " ", filled).strip()
+
+
+# A message that leans on what came before: a connective or a preposition first ("and abroad?",
+# "what about in euros?", "for my wife"), a word pointing back ("is it free?", "how long does
+# that take?"), or a fragment of three words or fewer. A complete new question ("can I get a
+# mortgage from you") is none of these, and is not read after the previous message.
+_FOLLOW_UP_START_EN = re.compile(
+    r"^(?:and|but|also|so|then|or|plus|what about|how about|what if|same|"
+    r"for|in|to|with|from|on|by|at|about|via|without|into)\b",
+    re.IGNORECASE,
+)
+_FOLLOW_UP_BACK_EN = re.compile(
+    r"\b(?:it|its|that|this|those|these|them|they|there|one|ones|same|too|either)\b", re.I
+)
+_FOLLOW_UP_ZH = re.compile(r"^(?:那|还有|另外|那么|并且|而且)|呢[?？]?$|这个|那个|它")
+FOLLOW_UP_FRAGMENT_WORDS = 3
+FOLLOW_UP_FRAGMENT_CHARS_ZH = 4
+
+
+def leans_on_context(text: str) -> bool:
+    """Whether a message reads as a follow-up to the one before it (see above)."""
+    text = text.strip()
+    if CJK.search(text):
+        bare = re.sub(r"[\s?？!！。，,.]", "", text)
+        return len(bare) <= FOLLOW_UP_FRAGMENT_CHARS_ZH or bool(_FOLLOW_UP_ZH.search(text))
+    words = re.findall(r"\w+", text)
+    if len(words) <= FOLLOW_UP_FRAGMENT_WORDS:
+        return True
+    return bool(_FOLLOW_UP_START_EN.search(text) or _FOLLOW_UP_BACK_EN.search(text))

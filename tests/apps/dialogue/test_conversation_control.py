@@ -172,6 +172,20 @@ def test_a_short_follow_up_is_read_with_the_previous_message(bank: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_a_new_question_after_an_answer_is_not_read_as_a_follow_up(bank: Any) -> None:
+    # Seen in the demo: "can I get a mortgage from you" after the exchange-rate answer was read
+    # together with it, and answered with the exchange-rate article again.
+    _article(bank, "When will my card arrive?", "New cards arrive within 5 working days.")
+    conversation = ConversationFactory(workspace=bank)
+    DialogueSettings.objects.filter(workspace=bank).update(min_confidence=0.6)
+    assert _say(conversation, "when will my new card arrive?").meta.route == "faq"
+    DialogueSettings.objects.filter(workspace=bank).update(min_confidence=1.5)  # nothing is sure
+    fresh = _say(conversation, "can i get a mortgage from you")
+    assert fresh.trace["context"] == {}
+    assert fresh.meta.route != "faq"
+
+
+@pytest.mark.django_db
 def test_an_articles_title_asked_word_for_word_is_answered(bank: Any) -> None:
     DialogueSettings.objects.filter(workspace=bank).update(min_confidence=0.999)
     _article(bank, "How do I verify my identity?", "Open the app and follow Profile > Verify.")

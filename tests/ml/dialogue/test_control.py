@@ -3,7 +3,7 @@ and cancellation, in English and Chinese, without any workspace's training."""
 
 import pytest
 
-from ml.dialogue.control import control_read, control_reply, language_of
+from ml.dialogue.control import control_read, control_reply, language_of, leans_on_context
 from ml.dialogue.triggers import trigger_match
 
 
@@ -145,3 +145,24 @@ PHRASES = {
 def test_trigger_phrasings(text: str, flow: str | None) -> None:
     found = trigger_match(text, PHRASES)
     assert (found.key if found else None) == flow
+
+
+@pytest.mark.parametrize(
+    ("text", "leans"),
+    [
+        ("and abroad?", True),
+        ("what about in euros?", True),
+        ("is it free?", True),
+        ("how long does that take to arrive", True),
+        ("for my husband's account please", True),
+        ("那信用卡呢？", True),
+        ("can i get a mortgage from you", False),
+        ("do you offer car insurance for young drivers", False),
+        ("why was my payment declined at the supermarket", False),
+        ("我想申请房贷需要什么材料", False),
+    ],
+)
+def test_a_follow_up_leans_on_what_came_before_and_a_new_question_does_not(
+    text: str, leans: bool
+) -> None:
+    assert leans_on_context(text) is leans
