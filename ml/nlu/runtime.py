@@ -313,21 +313,20 @@ class NluModel:
 OOS_FILE = "oos.json"
 
 
+def _replace_whole(path: Path, text: str) -> None:
+    staged = path.with_name(f".{path.name}.tmp")
+    staged.write_text(text)
+    staged.replace(path)
+
+
 def oos_save(directory: Path, detector: OosDetector) -> None:
     """Writes a refitted detector into a model folder and its digest into the manifest, each
     file replaced whole (a process loading the folder meanwhile sees the old or the new
     file, and retries when they don't match yet: ``model_load``)."""
-    for name, text in (
-        (OOS_FILE, json.dumps(detector.to_json()) + "\n"),
-        (MANIFEST, None),
-    ):
-        staged = directory / f".{name}.tmp"
-        if text is None:
-            digests = json.loads((directory / MANIFEST).read_text())["sha256"]
-            digests[OOS_FILE] = sha256_of(directory / OOS_FILE)
-            text = json.dumps({"sha256": digests}, indent=1) + "\n"
-        staged.write_text(text)
-        staged.replace(directory / name)
+    _replace_whole(directory / OOS_FILE, json.dumps(detector.to_json()) + "\n")
+    digests = json.loads((directory / MANIFEST).read_text())["sha256"]
+    digests[OOS_FILE] = sha256_of(directory / OOS_FILE)
+    _replace_whole(directory / MANIFEST, json.dumps({"sha256": digests}, indent=1) + "\n")
 
 
 def load_heads(directory: Path, labels: Labels, hidden: int) -> NluHeads:

@@ -46,7 +46,7 @@ from ml.nlu.model import (
 )
 from ml.nlu.oos import OosDetector, normalize_rows, temperature_fit
 from ml.nlu.probe import IntentProbe
-from ml.nlu.runtime import Outputs, fast_pass, own_pass, run_model
+from ml.nlu.runtime import OOS_FILE, Outputs, fast_pass, own_pass, run_model
 from ml.nlu.tokens import Batch, Encoded, batch_count, batches, decode_slots, encode_examples
 
 ADAPTER = "default"
@@ -568,7 +568,7 @@ def train(
     if probe is not None:
         probe.save(directory)
     (directory / "labels.json").write_text(json.dumps(labels.to_json(), indent=1) + "\n")
-    (directory / "oos.json").write_text(json.dumps(oos.to_json()) + "\n")
+    (directory / OOS_FILE).write_text(json.dumps(oos.to_json()) + "\n")
     (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     result = TrainResult(
         directory=directory,
