@@ -15,6 +15,8 @@ api_v1 = [
     path("", include("apps.nlu.urls")),
     path("", include("apps.dialogue.urls")),
     path("", include("apps.analytics.urls")),
+    path("", include("apps.review.urls")),
+    path("", include("apps.mlops.urls")),
 ]
 
 urlpatterns = [

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "apps.nlu",
     "apps.generation",
     "apps.analytics",
+    "apps.review",
+    "apps.mlops",
 ]
 
 MIDDLEWARE = [
