@@ -16,6 +16,9 @@ class Capability(StrEnum):
     KNOWLEDGE_MANAGE = "knowledge.manage"
     NLU_READ = "nlu.read"
     NLU_MANAGE = "nlu.manage"
+    # The model registry (apps.mlops): versions, decisions; promote and roll back.
+    MODELS_READ = "models.read"
+    MODELS_MANAGE = "models.manage"
 
 
 _EVERY_MEMBER = {Capability.WORKSPACE_READ, Capability.MEMBERS_READ}
@@ -29,6 +32,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.KNOWLEDGE_MANAGE,
             Capability.NLU_READ,
             Capability.NLU_MANAGE,
+            Capability.MODELS_READ,
         }
     ),
     Role.AGENT: frozenset(

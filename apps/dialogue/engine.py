@@ -29,6 +29,8 @@ from apps.core.db import db_async
 from apps.dialogue.models import ConversationState, DialogueSettings, Flow
 from apps.dialogue.replies import HANDOFF_NOTICE, ReplyMeta, TurnInput
 from apps.generation.services import (
+    AdapterPick,
+    adapter_pick,
     answer_filler_get,
     answer_stream,
     conversation_turns,
@@ -41,7 +43,7 @@ from apps.knowledge.services.search import (
     title_similarity,
 )
 from apps.knowledge.services.variables import answer_stream_filled, sources_filled
-from apps.nlu.runtime import model_for
+from apps.nlu.runtime import model_serving
 from ml.dialogue.control import control_read, control_reply, leans_on_context
 from ml.dialogue.flows import FlowSpec, flow_step, render
 from ml.dialogue.policy import (
@@ -83,6 +85,8 @@ class TurnDecision:
     workspace: Workspace | None = None
     turns: list[Turn] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
+    # The generator adapter (and its registry version) for this customer session.
+    adapter: AdapterPick | None = None
     # After a digression: the question the flow under way waits for, said after the answer.
     resume: str = ""
 
@@ -141,13 +145,21 @@ def _nlu_trace(nlu: NluResult) -> dict[str, Any]:
     }
 
 
-def _understand(workspace: Workspace, text: str) -> tuple[NluResult, str]:
-    model = model_for(workspace=workspace)
-    if model is None:
+NO_MODEL: dict[str, Any] = {"model": "none", "version": None}
+
+
+def _understand(
+    workspace: Workspace, text: str, session_key: str
+) -> tuple[NluResult, dict[str, Any]]:
+    """The NLU result, and which model gave it: its name and its registry version (the
+    champion, or the canary for a session in the canary's share)."""
+    served = model_serving(workspace=workspace, session_key=session_key)
+    if served is None:
         # No trained model yet: every message is a question for the knowledge base.
-        return NluResult(text=text, intents=(), is_oos=False, oos_score=0.0), "none"
-    [result] = model.predict([text])
-    return result, str(model.meta.get("name", ""))
+        return NluResult(text=text, intents=(), is_oos=False, oos_score=0.0), NO_MODEL
+    [result] = served.model.predict([text])
+    model = {"model": str(served.model.meta.get("name", "")), "version": served.run.to_trace()}
+    return result, model
 
 
 def _faq(
@@ -244,25 +256,26 @@ def _understand_in_context(
     text: str,
     before: DialogueState,
     config: RoutingConfig,
-) -> tuple[NluResult, str, dict[str, Any]]:
+) -> tuple[NluResult, dict[str, Any], dict[str, Any]]:
     """NLU on the message; a short follow-up it can't place alone ("and what about the rest of
     my balance?") is read again after the customer's previous message, and taken so when that
     is understood. Returns the result, the model, and what the context did (for the trace)."""
-    nlu, model_name = _understand(workspace, text)
+    session_key = str(conversation.customer_session_id)
+    nlu, nlu_model = _understand(workspace, text, session_key)
     if _confident(nlu, config) or not nlu.intents or before.active_intent is None:
-        return nlu, model_name, {}
+        return nlu, nlu_model, {}
     if len(re.findall(r"\w+", text)) > FOLLOW_UP_WORDS or not leans_on_context(text):
-        return nlu, model_name, {}
+        return nlu, nlu_model, {}
     previous = _previous_customer_text(conversation, turn)
     if not previous:
-        return nlu, model_name, {}
-    joined, _ = _understand(workspace, f"{previous} {text}")
+        return nlu, nlu_model, {}
+    joined, _ = _understand(workspace, f"{previous} {text}", session_key)
     used = _confident(joined, config)
     context = {"previous": previous, "intent": joined.intent, "score": joined.confidence}
     if not used:
-        return nlu, model_name, {**context, "used": False}
+        return nlu, nlu_model, {**context, "used": False}
     # The customer's words, understood with the context.
-    return replace(joined, text=nlu.text), model_name, {**context, "used": True}
+    return replace(joined, text=nlu.text), nlu_model, {**context, "used": True}
 
 
 def _flow_tasks(config: RoutingConfig, language: str) -> list[str]:
@@ -344,10 +357,10 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
     text = control.rest or turn.text
     context: dict[str, Any] = {}
     trigger = None
-    nlu, model_name = NluResult(text=turn.text, intents=(), is_oos=False, oos_score=0.0), "none"
+    nlu, nlu_model = NluResult(text=turn.text, intents=(), is_oos=False, oos_score=0.0), NO_MODEL
     understood = control.act is None and language in config.languages
     if understood:
-        nlu, model_name, context = _understand_in_context(
+        nlu, nlu_model, context = _understand_in_context(
             workspace, conversation, turn, text, before, config
         )
     if control.act is None:
@@ -456,7 +469,7 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
     row.version += 1
     row.save(update_fields=["data", "version", "updated_at"])
     trace = {
-        "nlu": {**_nlu_trace(nlu), "model": model_name},
+        "nlu": {**_nlu_trace(nlu), **nlu_model},
         "control": {
             "act": control.act,
             "language": language,
@@ -480,6 +493,9 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
         decision.workspace = workspace
         decision.turns = conversation_turns(conversation.pk)
         decision.passages = passages_from_retrieval(retrieved)
+        decision.adapter = adapter_pick(
+            workspace=workspace, session_key=str(conversation.customer_session_id)
+        )
     return decision
 
 
@@ -525,6 +541,7 @@ class EngineReplier:
             turns=decision.turns,
             passages=decision.passages,
             trace=generation,
+            adapter=decision.adapter,
         ):
             yield delta
         if decision.resume:
@@ -537,5 +554,8 @@ class EngineReplier:
             self.meta,
             sources=sources,
             system_prompt=SYSTEM_PROMPT,
-            generator=generation.to_json(),
+            generator={
+                **generation.to_json(),
+                "adapter_version": decision.adapter.to_trace() if decision.adapter else None,
+            },
         )

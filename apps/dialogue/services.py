@@ -197,6 +197,11 @@ def _turn_persist(
             "route": {"name": replier.meta.route, "reason": replier.meta.reason},
             "sources": list(replier.meta.sources),
             "generator": {"engine": type(replier).__name__, **replier.meta.generator},
+            # The model registry's versions that answered (None: no model, or not used).
+            "versions": {
+                "nlu": (engine.get("nlu") or {}).get("version"),
+                "adapter": replier.meta.generator.get("adapter_version"),
+            },
             "latency_ms": stages,
         }
         TurnTrace.objects.update_or_create(
@@ -464,8 +469,13 @@ def trace_explain(*, trace_id: int) -> dict[str, Any] | None:
     (no intent, or the workspace has no model any more)."""
     from ml.nlu.explain import explain
 
-    trace = TurnTrace.objects.select_related("workspace", "customer_message").get(pk=trace_id)
-    model = model_for(workspace=trace.workspace)
+    trace = TurnTrace.objects.select_related("workspace", "conversation", "customer_message").get(
+        pk=trace_id
+    )
+    # The model that serves the turn's customer (the canary's customers are explained by it).
+    model = model_for(
+        workspace=trace.workspace, session_key=str(trace.conversation.customer_session_id)
+    )
     if model is None or not trace.intent or trace.customer_message is None:
         return None
     if trace.intent not in model.labels.intents:

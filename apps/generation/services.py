@@ -23,6 +23,8 @@ from django.conf import settings
 from apps.accounts.models import Workspace
 from apps.chat.models import Conversation, Message
 from apps.core.process import process_wide
+from apps.generation import hooks
+from apps.generation.hooks import ServingAdapter
 from apps.generation.selectors import training_record_list
 from apps.knowledge.models import AnswerVariable
 from apps.knowledge.services.variables import AnswerFiller
@@ -83,6 +85,27 @@ def workspace_adapter(workspace: Workspace) -> str | None:
     return name if (Path(settings.GENERATION_ADAPTERS_DIR) / name / "adapter").is_dir() else None
 
 
+@dataclass(frozen=True)
+class AdapterPick:
+    """The adapter that answers a customer session, and its registry version (None for the
+    adapter folder of a workspace the model registry holds no adapter for)."""
+
+    name: str | None
+    version: ServingAdapter | None = None
+
+    def to_trace(self) -> dict[str, object] | None:
+        return None if self.version is None else self.version.to_trace()
+
+
+def adapter_pick(*, workspace: Workspace, session_key: str | None) -> AdapterPick:
+    """The model registry's champion adapter, or its canary for a session in the canary's
+    share; a workspace it holds none for keeps its adapter folder."""
+    served = hooks.serving_adapter(workspace.pk, session_key)
+    if served is not None:
+        return AdapterPick(served.name, served)
+    return AdapterPick(workspace_adapter(workspace))
+
+
 HISTORY_MESSAGES = 6
 _SPEAKERS: dict[str, Literal["customer", "bot", "agent"]] = {
     Message.Sender.CUSTOMER.value: "customer",
@@ -133,12 +156,16 @@ async def answer_stream(
     passages: Sequence[Passage],
     trace: GenerationTrace,
     params: GenerationParams | None = None,
+    adapter: AdapterPick | None = None,
 ) -> AsyncIterator[str]:
-    """Streams a grounded answer; ``trace`` says which engine answered and why others didn't."""
+    """Streams a grounded answer; ``trace`` says which engine answered and why others didn't.
+    ``adapter``: ``adapter_pick``'s answer for the customer session (read from the database
+    before, outside the event loop); without it, the workspace's adapter folder."""
     messages = grounded_messages(turns=turns, passages=passages)
     params = params or GenerationParams(max_tokens=settings.GENERATION_MAX_TOKENS)
+    name = adapter.name if adapter is not None else workspace_adapter(workspace)
     async for delta in engine_get().stream_answer(
-        messages, workspace_adapter(workspace), params, passages=passages, trace=trace
+        messages, name, params, passages=passages, trace=trace
     ):
         yield delta
 
@@ -195,6 +222,8 @@ def adapter_train(
     result = train(config, out_dir=staging, progress=progress)
     _replace(staging, registry / name)
     served = _vllm_reload(name, registry / name / "adapter")
+    # The model registry keeps it as a version of its own (and decides whether it serves).
+    hooks.adapter_trained(workspace.pk, str(registry / name), str(data), result.metrics)
     return AdapterTraining(
         name=name,
         directory=registry / name,

@@ -126,7 +126,9 @@ def training_data_export(*, workspace: Workspace, path: Path) -> tuple[int, int]
     with path.open("w", encoding="utf-8") as handle:
         for row in rows.iterator():
             text = text_redact(policy=policy, text=row.text, placeholders={}).text
-            record: dict[str, Any] = {"text": text}
+            # The source (operator, import, conversations) is for the model registry's snapshot
+            # of what a run learned from; training reads only the fields it knows.
+            record: dict[str, Any] = {"text": text, "source": row.source}
             if row.intent is not None:
                 record["intent"] = row.intent.name
                 intents.add(row.intent.name)
@@ -181,15 +183,12 @@ def _training_config(
     )
 
 
-def _score(metrics: dict[str, Any]) -> float:
-    return float(metrics.get("validation", {}).get("score", -1.0))
-
-
 def training_run_execute(
     *, run_id: int, overrides: dict[str, Any] | None = None, progress: bool = False
 ) -> TrainingRun:
-    """Trains, records metrics, and makes the model active if it validates at least as well
-    as the active one. Safe to call twice: a run that has started is left alone."""
+    """Trains and records metrics; a run that trained a model goes to the model registry
+    (``hooks.training_run_succeeded``), which decides whether it serves and keeps
+    ``is_active`` on the champion. Safe to call twice: a run that has started is left alone."""
     from ml.nlu.config import config_from_dict
     from ml.nlu.train import train
 
@@ -222,20 +221,10 @@ def training_run_execute(
         run.status = TrainingRun.Status.FAILED
         run.error = f"{type(error).__name__}: {error}"[:2000]
     run.finished_at = timezone.now()
-    with transaction.atomic():
-        run.save()
-        if run.status == TrainingRun.Status.SUCCEEDED:
-            active = (
-                TrainingRun.objects.select_for_update()
-                .filter(workspace=run.workspace, is_active=True)
-                .first()
-            )
-            if active is None or _score(run.metrics) >= _score(active.metrics):
-                TrainingRun.objects.filter(workspace=run.workspace, is_active=True).update(
-                    is_active=False
-                )
-                run.is_active = True
-                run.save(update_fields=["is_active"])
+    run.save()
+    if run.status == TrainingRun.Status.SUCCEEDED:
+        hooks.training_run_succeeded(run.pk)
+        run.refresh_from_db()
     return run
 
 
@@ -259,6 +248,7 @@ def oos_threshold_refit(*, workspace_id: int) -> float | None:
         return None
     threshold = model.oos_refit_examples(texts)
     oos_save(Path(run.artifact_path), model.oos)
+    hooks.artifact_rewritten(run.pk)
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().get(pk=run.pk)
         run.metrics = {
