@@ -187,9 +187,11 @@ def evaluate_pii(detector: "PiiDetector", rows: list[dict[str, Any]]) -> dict[st
 def evaluate_pii_wide(detector: "PiiDetector", rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The wider set (``pii_wide.jsonl``): recall and precision per type and language, for the
     held-out split (``pii_wide_recall_<type>_<lang>``), the tuning split
-    (``pii_wide_tuning_recall_<type>_<lang>``) and the fresh split, written after tuning
-    (``pii_wide_fresh_recall_<type>_<lang>``); and how many Chinese messages had a span
-    redacted that swallows the sentence (longer than half the message and than any gold span)."""
+    (``pii_wide_tuning_recall_<type>_<lang>``), the fresh split, written after tuning
+    (``pii_wide_fresh_recall_<type>_<lang>``) and the outside split, written blind to the
+    detector once fresh had been read (``pii_wide_outside_recall_<type>_<lang>``); and how many
+    Chinese messages had a span redacted that swallows the sentence (longer than half the
+    message and than any gold span)."""
     entities = sorted({span["entity"] for row in rows for span in row["spans"]})
     tallies: dict[tuple[str, str, str], Tally] = {}
     whole_sentence: Counter[str] = Counter()
@@ -212,6 +214,7 @@ def evaluate_pii_wide(detector: "PiiDetector", rows: list[dict[str, Any]]) -> di
         ("heldout", "pii_wide"),
         ("tuning", "pii_wide_tuning"),
         ("fresh", "pii_wide_fresh"),
+        ("outside", "pii_wide_outside"),
     ):
         split_rows = [r for r in rows if r["split"] == split]
         metrics[f"{prefix}_messages"] = len(split_rows)

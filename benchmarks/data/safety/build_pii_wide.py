@@ -15,6 +15,13 @@ en_IE/en_NZ held out; de_DE / de_AT+de_CH; fr_FR / fr_CH; pt_PT / pt_BR; es_ES /
 nl_BE; Finnish and Danish have one locale each) and other hand-written Chinese names and streets.
 The name lexicon of ``ml.safety.names`` takes none of the held-out locales. Develop on
 ``"split": "tuning"`` only; report both.
+
+Two English-only splits of composed values follow: ``fresh`` (written after tuning) and
+``outside`` (48 templates, 576 messages, written blind to the detector once fresh had been
+read: neither ``ml/safety`` nor any score of the split was looked at). Outside messages carry
+order and tracking numbers, amounts, dates and cities beside the values (slots in
+``UNLABELLED``: filled, never labelled) and 24 of them no personal data at all. Never tune on
+``outside``.
 """
 
 import json
@@ -27,10 +34,10 @@ from pathlib import Path
 
 from faker import Faker
 
-from benchmarks.data.safety.english_values import english_value
+from benchmarks.data.safety.english_values import DISTRACTORS, english_value
 from ml.safety.checksums import luhn_valid
 
-SPLITS = ("tuning", "heldout", "fresh")
+SPLITS = ("tuning", "heldout", "fresh", "outside")
 OUTPUT = Path(__file__).resolve().with_name("pii_wide.jsonl")
 SEED = 20261119
 PER_TEMPLATE = {"en": 12, "zh": 12}
@@ -64,14 +71,18 @@ SLOTS = {
     "street_lines": "ADDRESS",
     "po_box": "ADDRESS",
     "tel": "PHONE",
+    "rural": "ADDRESS",
+    "rural_lines": "ADDRESS",
     **{
         f"person{style}": "PERSON"
         for style in (
             "", "_lower", "_upper", "_title", "_title_full", "_initial", "_hyphen",
-            "_apostrophe", "_particle", "_first", "_three", "_surname",
+            "_apostrophe", "_particle", "_first", "_three", "_surname", "_reversed", "_middle",
         )
     },
 }  # fmt: skip
+# Filled but not labelled: order and tracking numbers, amounts, dates, cities (precision).
+UNLABELLED = frozenset(DISTRACTORS)
 
 TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
@@ -340,6 +351,69 @@ EN_COMPOSED_TEMPLATES: dict[str, tuple[str, ...]] = {
         "Fax {tel}",
         "I am on {tel} all afternoon.",
     ),
+    # Written blind to the detector (neither ml/safety nor any score of this split was read),
+    # with order numbers, amounts, dates and cities beside the values, which are not labelled.
+    "outside": (
+        # addresses
+        "Hi team, order {order_no} should go to {street_full}, I've moved out of the old flat.",
+        "Kindly deliver to\n{street_lines}\nLandmark: opposite the petrol station",
+        "The rider keeps saying address not found. It is {street_full}. Tell him to call when "
+        "he reaches the gate.",
+        "Billing: {po_box}\nShipping: {street_full}",
+        "I paid {amount} on {date} and the parcel was meant to reach {street}. What happened?",
+        "Can you change the delivery on {order_no} from {street} to {street_full}?",
+        "postal address is {po_box} (no street deliveries out here)",
+        "We're on a farm, so the mail comes to {rural}.",
+        "{person_upper}\n{street_lines}\n\nthis is the address for the warranty registration",
+        "{street_lines}\n\n^ that's my address from the 1st, please update it on all my "
+        "subscriptions",
+        "It shows delivered to {street} but that's a different unit. Tracking {tracking}.",
+        "Our place doesn't show on the map. Postal address:\n{rural_lines}\nThe driver can "
+        "phone ahead.",
+        "Could it go to my office instead? {street_full}. Reception is on the ground floor.",
+        "Correct address below (not the {city} one)\n{street_lines}",
+        # names
+        "From: {person}\nSent: {date}\nTo: Customer Care\nSubject: Refund for order {order_no}"
+        "\n\nHello, I am still waiting for my money.",
+        "Thanks for sorting this out!\n\n--\n{person_title_full}\nProcurement Officer",
+        "Please ask for {person_first} at the gate, he will receive the package.",
+        "my son {person_first} ordered this with my card without asking, cancel it please",
+        "cc: {person}; {person_reversed}",
+        "This request is made on behalf of our director, {person_upper}.",
+        "For the attention of {person_middle} in Accounts Payable: invoice {order_no} is overdue.",
+        "the box got left with my neighbour {person_lower}, can you check the driver's photo?",
+        "I am {person_three} and I placed order {order_no} on {date}.",
+        "Names on the tickets: {person}; {person}; {person_initial}",
+        "Signed: {person_hyphen}\n{date}",
+        "Your rep {person_title} was very rude to me on the phone on {date}.",
+        "Post addressed to {person} still comes here, she moved out two years ago.",
+        "I'm the executor for the late {person_title_full}. Please close the account.",
+        "The receipt shows cashier {person_first} at till 4 and I was overcharged {amount}.",
+        "Dear Sir/Madam,\nI, {person_upper}, hereby request a full refund for order {order_no}.",
+        "Hi {person_first}, thanks for the quick reply yesterday. One more question about the "
+        "{amount} charge.",
+        "ORDER FOR: {person} | DELIVER BY: {date}",
+        "Authorised collector: {person_middle} (my sister-in-law). She will bring her ID.",
+        # phones
+        "Invoice {order_no} for {amount}. For queries call our accounts line {tel}.",
+        "Driver couldn't find the house, tell him to ring {tel} when he gets to the junction.",
+        "Please note my new cell: {tel}. The old phone was stolen on {date}.",
+        "two numbers, either is fine: {tel} or {tel}",
+        "{person}\nSales Manager\nT: {tel}\nM: {tel}",
+        "I was charged {amount} twice on {date}. Call me back at {tel}, reference {order_no}.",
+        "Send the OTP to {tel} by SMS please, my email isn't working",
+        "Text only please, I'm hard of hearing: {tel}",
+        "Ring the shop on {tel} if it's out of stock and ask for {person_first}.",
+        "You have {tel} on file but I haven't used it since {date}; the right one is {tel}.",
+        "In case I'm out, my brother {person} can take the delivery, his phone is {tel}.",
+        "pls call 4 delivery {tel}",
+        "Tracking {tracking} shows a failed delivery. The courier can reach me on {tel} until "
+        "6 pm.",
+        # no personal data: order numbers, amounts, dates, tracking numbers, a city
+        "Order {order_no} for {amount}, placed {date}, still shows processing. Tracking no. "
+        "{tracking}.",
+        "I bought the kettle at your {city} store on {date}; the receipt total was {amount}.",
+    ),
 }
 
 ZH_NAMES = {
@@ -400,6 +474,9 @@ def _fill(template: str, values: Callable[[str], str]) -> Row:
         slot, _, rest = after.partition("}")
         text += before
         value = values(slot)
+        if slot in UNLABELLED:
+            text += value
+            continue
         spans.append({"start": len(text), "end": len(text) + len(value), "entity": SLOTS[slot]})
         text += value
     return Row(text + rest, spans)

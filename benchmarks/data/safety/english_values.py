@@ -5,13 +5,21 @@ initials, hyphens, apostrophes, particles) and phone numbers of many countries i
 and international formats, with extensions.
 
 Each split has its own pools (``POOLS``): the ``fresh`` pools were written after the detector was
-tuned, so nothing in them was seen while tuning. Phone numbers come from ``phonenumbers``'
-numbering plans (a valid random number of a region), written the ways people write them.
+tuned, so nothing in them was seen while tuning; the ``outside`` pools were written blind to the
+detector: addresses of Kenya, Nigeria, Ghana, Jamaica, Pakistan, Hong Kong, the UAE and the
+Philippines and rural routes of the US, Canada and Australia, names of locales no other pool
+has (Ukrainian, Bulgarian, Greek and Georgian ones transliterated), phone numbers of regions no
+other pool has, written in more ways. Phone numbers come from ``phonenumbers``' numbering plans
+(a valid random number of a region), written the ways people write them. ``DISTRACTORS`` fill
+the slots that are not personal data (order and tracking numbers, amounts, dates, cities).
 """
 
 import random
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import phonenumbers
 from faker import Faker
@@ -27,6 +35,8 @@ class Pools:
     buildings: tuple[str, ...]
     street_words: tuple[str, ...]  # street names that are no person's name
     titles: tuple[str, ...]
+    box_words: tuple[str, ...] = ("PO Box", "P.O. Box", "P O Box", "Post Office Box", "GPO Box")
+    phone_style: str = "common"  # "varied": also run together, "(0)", brackets, dots (outside)
 
 
 POOLS = {
@@ -75,6 +85,33 @@ POOLS = {
             "Willow", "Nehru", "Long", "Jacaranda", "Ang Mo Kio", "Bedok North",
         ),
         titles=("Mr", "Mrs.", "Ms", "Dr.", "Sir", "Rev.", "Mx.", "Miss", "Capt."),
+    ),
+    # Written blind to the detector, after fresh had been read: name locales in none of the
+    # other pools nor the lexicon (Cyrillic, Greek and Georgian ones transliterated as their
+    # speakers write them in English), addresses of eight countries no other split has (their
+    # own hand-written streets and districts; the Philippines from Faker en_PH) and rural
+    # routes, phone regions of no other split, written in more ways.
+    "outside": Pools(
+        name_locales=(
+            "ga_IE", "en_NG", "ig_NG", "ha_NG", "sw", "az_AZ", "uz_UZ", "es_CL", "fr_BE",
+            "uk_UA", "bg_BG", "el_GR", "ka_GE",
+        ),
+        address_countries=("KE", "NG", "GH", "JM", "PK", "HK", "AE", "PH"),
+        phone_regions=(
+            "JM", "TT", "BB", "BS", "GH", "UG", "TZ", "ZM", "RW", "PK", "LK", "BD", "NP", "MT",
+            "CY", "FJ", "GR", "UA",
+        ),
+        buildings=(
+            "Amani Court", "Sapphire Heights", "Palm Grove Apartments", "Golden Bay Tower",
+            "Cedar Crest Residences", "Harbourview Mansion", "Crescent Plaza", "Baobab House",
+        ),
+        street_words=(),  # each country's composer has its own streets
+        titles=(
+            "Sgt.", "Lt.", "Capt", "Col.", "Cpl", "Pastor", "Fr.", "Engr.", "Atty.", "Hon.",
+            "Chief", "Alhaji", "Madam", "Prof", "Dr", "Mrs", "Mr.", "Rev", "Sister", "Dame",
+        ),
+        box_words=("P.O. Box", "PO Box", "P.M.B.", "Private Bag", "Box", "POB", "P. O. Box"),
+        phone_style="varied",
     ),
 }  # fmt: skip
 
@@ -255,8 +292,218 @@ def _sg(fake: Faker, rng: random.Random, pools: Pools) -> Address:
     return Address(street, [unit, f"Singapore {_digits(rng, 6)}"])
 
 
+# The outside split's countries: each district with streets that run through it.
+KE_DISTRICTS = (
+    ("Kilimani", "Nairobi", "00100", ("Argwings Kodhek Road", "Lenana Road", "Kindaruma Road")),
+    ("Westlands", "Nairobi", "00800", ("Waiyaki Way", "Rhapta Road", "Mpaka Road")),
+    ("Lavington", "Nairobi", "00603", ("James Gichuru Road", "Muthangari Drive")),
+    ("Nyali", "Mombasa", "80118", ("Links Road", "Mount Kenya Road")),
+    ("Milimani", "Kisumu", "40100", ("Aga Khan Road", "Oginga Odinga Street")),
+)
+NG_DISTRICTS = (
+    ("Victoria Island", "Lagos", "101241", ("Adeola Odeku Street", "Ajose Adeogun Street")),
+    ("Ikoyi", "Lagos", "106104", ("Awolowo Road", "Bourdillon Road")),
+    ("Ikeja GRA", "Lagos", "100271", ("Isaac John Street", "Oduduwa Crescent")),
+    ("Wuse II", "Abuja", "904101", ("Aminu Kano Crescent", "Adetokunbo Ademola Crescent")),
+    ("Garki", "Abuja", "900103", ("Ahmadu Bello Way", "Ladoke Akintola Boulevard")),
+    ("GRA Phase 2", "Port Harcourt", "500272", ("Tombia Street", "Evo Road")),
+)
+GH_DISTRICTS = (
+    ("Osu", "Accra", "GA", ("Oxford Street", "Cantonments Road")),
+    ("East Legon", "Accra", "GA", ("Lagos Avenue", "Boundary Road")),
+    ("Airport Residential Area", "Accra", "GA", ("Liberation Road", "Volta Street")),
+    ("Adum", "Kumasi", "AK", ("Prempeh II Street", "Harper Road")),
+    ("Community 25", "Tema", "GT", ("Hospital Road", "Meridian Road")),
+)
+JM_TOWNS = (
+    ("Kingston 6", "St. Andrew", ("Hope Road", "Barbican Road", "Lady Musgrave Road")),
+    ("Kingston 10", "St. Andrew", ("Half Way Tree Road", "Constant Spring Road")),
+    ("Montego Bay", "St. James", ("Gloucester Avenue", "Barnett Street")),
+    ("Mandeville", "Manchester", ("Caledonia Road", "Ward Avenue")),
+    ("Ocho Rios", "St. Ann", ("Main Street", "DaCosta Drive")),
+    ("Spanish Town", "St. Catherine", ("Brunswick Avenue", "Old Harbour Road")),
+)
+PK_AREAS = (
+    ("F-8/3", "Islamabad", "44000"), ("G-11/2", "Islamabad", "44000"),
+    ("DHA Phase 5", "Lahore", "54792"), ("Gulberg III", "Lahore", "54660"),
+    ("Model Town", "Lahore", "54700"), ("Clifton Block 5", "Karachi", "75600"),
+    ("Gulshan-e-Iqbal Block 13-D", "Karachi", "75300"), ("PECHS Block 2", "Karachi", "75400"),
+)  # fmt: skip
+HK_DISTRICTS = (
+    ("Tsim Sha Tsui", "Kowloon", ("Nathan Road", "Canton Road", "Granville Road")),
+    ("Mong Kok", "Kowloon", ("Argyle Street", "Soy Street")),
+    ("Causeway Bay", "Hong Kong", ("Hennessy Road", "Yee Wo Street")),
+    ("Sha Tin", "New Territories", ("Sha Tin Centre Street", "Tai Chung Kiu Road")),
+    ("Central", "Hong Kong", ("Queen's Road Central", "Wellington Street")),
+    ("North Point", "Hong Kong", ("King's Road", "Java Road")),
+)
+AE_AREAS = (
+    ("Al Barsha 1", "Dubai"), ("Jumeirah 2", "Dubai"), ("Dubai Marina", "Dubai"),
+    ("Al Nahda 2", "Dubai"), ("Al Reem Island", "Abu Dhabi"), ("Khalifa City A", "Abu Dhabi"),
+    ("Al Majaz 3", "Sharjah"),
+)  # fmt: skip
+RURAL_PLACES = {
+    "US": (
+        ("Millersburg", "OH", "44654"), ("Hartville", "MO", "65667"), ("Glasgow", "MT", "59230"),
+        ("Elkins", "WV", "26241"), ("Council", "ID", "83612"),
+    ),
+    "CA": (("Didsbury", "AB", "T0M"), ("Kemptville", "ON", "K0G"), ("Rosthern", "SK", "S0K"),
+           ("Baddeck", "NS", "B0E")),
+    "AU": (("Bungendore", "NSW", "2621"), ("Tallarook", "VIC", "3659"),
+           ("Kingaroy", "QLD", "4610"), ("Mount Barker", "WA", "6324")),
+}  # fmt: skip
+AU_RURAL_ROADS = ("Old Coach Road", "Back Creek Road", "Mountain View Road", "Wattle Flat Road")
+AU_PROPERTIES = ('"Yarrabee"', '"Willow Creek"', '"Glenrock Station"', '"Bimbadeen"')
+
+
+def _ke(fake: Faker, rng: random.Random, pools: Pools) -> Address:
+    district, town, code, streets = rng.choice(KE_DISTRICTS)
+    street = rng.choice(streets)
+    roll = rng.random()
+    if roll < 0.4:
+        unit = f"{rng.choice(('Flat', 'Apt', 'House'))} {rng.choice('ABCD')}{rng.randrange(1, 30)}"
+        first = f"{rng.choice(pools.buildings)}, {unit}, {street}"
+    elif roll < 0.7:
+        first = f"House No. {rng.randrange(1, 120)}, {street}"
+    else:
+        first = f"Plot {rng.randrange(100, 9999)}, {street}"
+    return Address(first, [district, f"{town} {code}" if rng.random() < 0.5 else town])
+
+
+def _ng(fake: Faker, rng: random.Random, pools: Pools) -> Address:
+    district, city, code, streets = rng.choice(NG_DISTRICTS)
+    number = rng.choice(
+        (
+            f"No. {rng.randrange(1, 80)}",
+            f"{rng.randrange(1, 80)}{rng.choice('ABC')}",
+            f"Plot {rng.randrange(100, 2999)},",
+            f"Flat {rng.randrange(1, 12)}, Block {rng.randrange(1, 9)}, {rng.randrange(1, 80)}",
+        )
+    )
+    return Address(
+        f"{number} {rng.choice(streets)}",
+        [district, f"{city} {code}" if rng.random() < 0.4 else city],
+    )
+
+
+def _gh(fake: Faker, rng: random.Random, pools: Pools) -> Address:
+    district, city, prefix, streets = rng.choice(GH_DISTRICTS)
+    number = rng.choice(
+        (
+            f"House No. {rng.randrange(1, 60)},",
+            f"{rng.randrange(1, 200)}",
+            f"Plot {rng.randrange(1, 90)},",
+        )
+    )
+    locality = [district, city]
+    if rng.random() < 0.5:
+        locality.append(f"{prefix}-{_digits(rng, 3)}-{_digits(rng, 4)}")  # GhanaPost GPS
+    return Address(f"{number} {rng.choice(streets)}", locality)
+
+
+def _jm(fake: Faker, rng: random.Random, pools: Pools) -> Address:
+    town, parish, streets = rng.choice(JM_TOWNS)
+    street = rng.choice(streets)
+    roll = rng.random()
+    if roll < 0.3:
+        first = f"Apt {rng.randrange(1, 20)}, {rng.randrange(1, 120)} {street}"
+    elif roll < 0.5:
+        first = f"Lot {rng.randrange(1, 400)}, {street}"
+    else:
+        first = f"{rng.randrange(1, 120)} {street}"
+    locality = [town] if town.startswith("Kingston") else [town, parish]
+    if rng.random() < 0.25:
+        locality.append("Jamaica W.I.")
+    return Address(first, locality)
+
+
+def _pk(fake: Faker, rng: random.Random, pools: Pools) -> Address:
+    area, city, code = rng.choice(PK_AREAS)
+    first = rng.choice(
+        (
+            f"House {rng.randrange(1, 90)}, Street {rng.randrange(1, 60)}",
+            f"{rng.randrange(1, 400)}-{rng.choice('ABCDEFGHJK')}",
+            f"Flat {rng.randrange(1, 40)}, {rng.choice(pools.buildings)}",
+            f"Plot {rng.randrange(1, 200)}-C, Lane {rng.randrange(1, 12)}",
+        )
+    )
+    return Address(first, [area, f"{city} {code}" if rng.random() < 0.6 else city])
+
+
+def _hk(fake: Faker, rng: random.Random, pools: Pools) -> Address:
+    district, region, streets = rng.choice(HK_DISTRICTS)
+    floor, number = rng.randrange(2, 40), rng.randrange(1, 300)
+    street = f"{number} {rng.choice(streets)}"
+    first = rng.choice(
+        (
+            f"Flat {rng.choice('ABCDEFGH')}, {floor}/F, {rng.choice(pools.buildings)}, {street}",
+            f"Room {floor}{rng.randrange(1, 30):02d}, {floor}/F, {street}",
+            f"{floor}/F, Block {rng.randrange(1, 6)}, {street}",
+        )
+    )
+    return Address(first, [district, region])
+
+
+def _ae(fake: Faker, rng: random.Random, pools: Pools) -> Address:
+    area, city = rng.choice(AE_AREAS)
+    building, floor = rng.choice(pools.buildings), rng.randrange(1, 30)
+    first = rng.choice(
+        (
+            f"Villa {rng.randrange(1, 99)}, Street {rng.randrange(1, 40)}",
+            f"Apartment {floor}{rng.randrange(1, 20):02d}, {building}",
+            f"Office {rng.randrange(100, 999)}, Floor {floor}, {building}",
+        )
+    )
+    return Address(first, [area, city, "UAE"] if rng.random() < 0.3 else [area, city])
+
+
+def _ph(fake: Faker, rng: random.Random, pools: Pools) -> Address:
+    # Faker en_PH: "Unit 2537 Cypress Residences, 9739 Palanan Street, Makati, 0591 Metro Manila"
+    parts = str(fake.address()).split(", ")
+    building = len(parts) > 3 and not re.search(r"(Street|Road|Avenue|Drive|Extension)$", parts[0])
+    take = 2 if building else 1
+    return Address(", ".join(parts[:take]), parts[take:])
+
+
+def _rural(fake: Faker, rng: random.Random, pools: Pools) -> Address:
+    """A rural route, highway contract, rural mail box or farm, of the US, Canada or Australia."""
+    country = rng.choice(("US", "CA", "AU"))
+    town, region, code = rng.choice(RURAL_PLACES[country])
+    route, box, number = rng.randrange(1, 9), rng.randrange(1, 999), rng.randrange(100, 9999)
+    if country == "US":
+        first = rng.choice(
+            (
+                f"RR {route} Box {box}",
+                f"HC {rng.randrange(60, 85)} Box {box}",
+                f"Rural Route {route}, Box {box}",
+                f"{number} County Road {rng.randrange(1, 400)}",
+            )
+        )
+        return Address(first, [f"{town}, {region} {code}"])
+    if country == "CA":
+        code = f"{code} {rng.randrange(10)}{rng.choice('ABCEGHJKLMNPRSTVXY')}{rng.randrange(10)}"
+        first = rng.choice(
+            (
+                f"RR {route}, Site {rng.randrange(1, 30)}, Comp {rng.randrange(1, 60)}",
+                f"{number} Concession Road {rng.randrange(1, 14)}, RR {route}",
+                f"{number} Township Road {rng.randrange(300, 600)}",
+            )
+        )
+        return Address(first, [f"{town} {region} {code}"])
+    first = rng.choice(
+        (
+            f"RMB {number}",
+            f"Lot {rng.randrange(1, 40)}, {number} {rng.choice(AU_RURAL_ROADS)}",
+            f"{rng.choice(AU_PROPERTIES)}, {number} {rng.choice(AU_RURAL_ROADS)}",
+        )
+    )
+    return Address(first, [f"{town} {region} {code}"])
+
+
 ADDRESS_COMPOSERS: dict[str, Callable[[Faker, random.Random, Pools], Address]] = {
     "US": _us, "GB": _uk, "CA": _ca, "AU": _au, "IE": _ie, "IN": _in, "ZA": _za, "SG": _sg,
+    "KE": _ke, "NG": _ng, "GH": _gh, "JM": _jm, "PK": _pk, "HK": _hk, "AE": _ae, "PH": _ph,
+    "RURAL": _rural,
 }  # fmt: skip
 
 
@@ -270,16 +517,20 @@ COUNTRY_LOCALES = {
     "IN": "en_IN",
     "ZA": "en_US",
     "SG": "en_US",
+    **dict.fromkeys(("KE", "NG", "GH", "JM", "PK", "HK", "AE", "RURAL"), "en_US"),  # unused
+    "PH": "en_PH",
 }
 
 
-def _composed(locale_fake: Callable[[str], Faker], rng: random.Random, pools: Pools) -> Address:
-    country = rng.choice(pools.address_countries)
+def _composed(
+    locale_fake: Callable[[str], Faker], rng: random.Random, pools: Pools, country: str = ""
+) -> Address:
+    country = country or rng.choice(pools.address_countries)
     return ADDRESS_COMPOSERS[country](locale_fake(COUNTRY_LOCALES[country]), rng, pools)
 
 
 def _po_box(locale_fake: Callable[[str], Faker], rng: random.Random, pools: Pools) -> str:
-    box = rng.choice(("PO Box", "P.O. Box", "P O Box", "Post Office Box", "GPO Box"))
+    box = rng.choice(pools.box_words)
     address = _composed(locale_fake, rng, pools)
     return f"{box} {rng.randrange(1, 9999)}, {', '.join(address.locality)}"
 
@@ -297,7 +548,11 @@ def _phone(rng: random.Random, pools: Pools) -> str:
         keep = rng.randrange(2, 4)
         candidate = national[:keep] + _digits(rng, len(national) - keep)
         number = phonenumbers.parse(f"+{example.country_code}{candidate}")
-        if phonenumbers.is_valid_number(number):
+        if pools.phone_style == "varied":  # of the region drawn, not a neighbour on +1
+            if phonenumbers.is_valid_number_for_region(number, region):
+                landline = kind == phonenumbers.PhoneNumberType.FIXED_LINE
+                return _phone_varied(number, region, landline, rng)
+        elif phonenumbers.is_valid_number(number):
             break
     style = rng.random()
     fmt = phonenumbers.PhoneNumberFormat
@@ -322,10 +577,242 @@ def _phone(rng: random.Random, pools: Pools) -> str:
     return text
 
 
-def _name(fake: Faker, rng: random.Random, style: str) -> str:
+def _phone_varied(
+    number: phonenumbers.PhoneNumber, region: str, landline: bool, rng: random.Random
+) -> str:
+    """A number as people type it: as printed, run together, "+cc (0)", "00", bracketed area
+    code, dots or dashes between the groups; a third of the landlines with an extension."""
+    fmt = phonenumbers.PhoneNumberFormat
+    national = phonenumbers.format_number(number, fmt.NATIONAL)
+    international = phonenumbers.format_number(number, fmt.INTERNATIONAL)
+    groups = re.findall(r"\d+", national)
+    code, _, rest = international.partition(" ")
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    trunk = metadata.national_prefix if metadata is not None else None
+    style = rng.randrange(9)
+    if style == 0:
+        text = national
+    elif style == 1:
+        text = "".join(groups)
+    elif style == 2:
+        text = international
+    elif style == 3:
+        text = "-".join([code, *re.findall(r"\d+", rest)])
+    elif style == 4:
+        text = rng.choice(("00", "00 ")) + international[1:]
+    elif style == 5 and trunk == "0":
+        text = f"{code} (0){rest}" if national.startswith("0") else international
+    elif style == 6:
+        text = ".".join(groups)
+    elif style == 7 and len(groups) > 2:
+        text = f"({groups[0]}) {' '.join(groups[1:])}"
+    else:
+        text = "-".join(groups)
+    if landline and rng.random() < 0.35:
+        before, after = rng.choice(((" ext. ", ""), (" x", ""), (" Ext: ", ""), (" (ext. ", ")")))
+        text += f"{before}{rng.randrange(1, 999)}{after}"
+    return text
+
+
+class NameSource(Protocol):
+    def first_name(self) -> str: ...
+    def last_name(self) -> str: ...
+
+
+# Names of Cyrillic, Greek and Georgian locales as their bearers write them in English:
+# (forms at the start of a word, forms elsewhere); two-letter keys are tried first.
+_UK = {
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "h",
+    "ґ": "g",
+    "д": "d",
+    "е": "e",
+    "є": "ie",
+    "ж": "zh",
+    "з": "z",
+    "и": "y",
+    "і": "i",
+    "ї": "i",
+    "й": "i",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "kh",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "shch",
+    "ь": "",
+    "ю": "iu",
+    "я": "ia",
+    "'": "",
+    "’": "",
+    "зг": "zgh",
+}
+_BG = {
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "д": "d",
+    "е": "e",
+    "ж": "zh",
+    "з": "z",
+    "и": "i",
+    "й": "y",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "h",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "sht",
+    "ъ": "a",
+    "ь": "y",
+    "ю": "yu",
+    "я": "ya",
+}
+_EL = {
+    "α": "a",
+    "β": "v",
+    "γ": "g",
+    "δ": "d",
+    "ε": "e",
+    "ζ": "z",
+    "η": "i",
+    "θ": "th",
+    "ι": "i",
+    "κ": "k",
+    "λ": "l",
+    "μ": "m",
+    "ν": "n",
+    "ξ": "x",
+    "ο": "o",
+    "π": "p",
+    "ρ": "r",
+    "σ": "s",
+    "ς": "s",
+    "τ": "t",
+    "υ": "y",
+    "φ": "f",
+    "χ": "ch",
+    "ψ": "ps",
+    "ω": "o",
+    "ου": "ou",
+    "αι": "ai",
+    "ει": "ei",
+    "οι": "oi",
+    "αυ": "av",
+    "ευ": "ev",
+    "γγ": "ng",
+    "γκ": "gk",
+    "μπ": "mp",
+    "ντ": "nt",
+}
+_KA = {
+    "ა": "a",
+    "ბ": "b",
+    "გ": "g",
+    "დ": "d",
+    "ე": "e",
+    "ვ": "v",
+    "ზ": "z",
+    "თ": "t",
+    "ი": "i",
+    "კ": "k",
+    "ლ": "l",
+    "მ": "m",
+    "ნ": "n",
+    "ო": "o",
+    "პ": "p",
+    "ჟ": "zh",
+    "რ": "r",
+    "ს": "s",
+    "ტ": "t",
+    "უ": "u",
+    "ფ": "p",
+    "ქ": "k",
+    "ღ": "gh",
+    "ყ": "q",
+    "შ": "sh",
+    "ჩ": "ch",
+    "ც": "ts",
+    "ძ": "dz",
+    "წ": "ts",
+    "ჭ": "ch",
+    "ხ": "kh",
+    "ჯ": "j",
+    "ჰ": "h",
+}
+LATIN: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "uk_UA": ({"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya"}, _UK),
+    "bg_BG": ({}, _BG),
+    "el_GR": ({"μπ": "b", "ντ": "d", "γκ": "g"}, _EL),
+    "ka_GE": ({}, _KA),
+}  # fmt: skip
+
+
+def _latin(name: str, locale: str) -> str:
+    initial, table = LATIN[locale]
+    # Greek accents and diaereses go; Cyrillic й and ї keep theirs (they are other letters).
+    if locale == "el_GR":
+        name = "".join(
+            c for c in unicodedata.normalize("NFD", name) if not unicodedata.combining(c)
+        )
+    source, out, i = name.lower(), "", 0
+    while i < len(source):
+        start = i == 0 or not source[i - 1].isalpha()
+        for size in (2, 1):
+            piece = source[i : i + size]
+            found = initial.get(piece) if start else None
+            found = table.get(piece) if found is None else found
+            if found is not None and len(piece) == size:
+                out, i = out + found, i + size
+                break
+        else:
+            out, i = out + source[i], i + 1
+    return " ".join("-".join(p[:1].upper() + p[1:] for p in w.split("-")) for w in out.split(" "))
+
+
+@dataclass(frozen=True)
+class _LatinNames:
+    fake: Faker
+    locale: str
+
+    def first_name(self) -> str:
+        return _latin(str(self.fake.first_name()), self.locale)
+
+    def last_name(self) -> str:
+        return _latin(str(self.fake.last_name()), self.locale)
+
+
+def _name_source(fake: Faker, locale: str) -> NameSource:
+    return _LatinNames(fake, locale) if locale in LATIN else fake
+
+
+def _name(fake: NameSource, rng: random.Random, style: str) -> str:
     first, last = str(fake.first_name()), str(fake.last_name())
     if style == "lower":
-        return f"{first} {last}".lower()
+        return f"{first} {last}".lower().replace("i\u0307", "i")  # "İ".lower() keeps a dot
     if style == "upper":
         return f"{first} {last}".upper()
     if style == "initial":
@@ -354,7 +841,73 @@ def _name(fake: Faker, rng: random.Random, style: str) -> str:
         return first
     if style == "three":
         return f"{first} {fake.first_name()} {last}"
+    if style == "reversed":
+        return f"{last}, {first}"
+    if style == "middle":
+        return f"{first} {rng.choice('ABCDEFGHJKLMNOPRSTW')}. {last}"
     return f"{first} {last}"
+
+
+# Values that are no personal data, put beside the labelled ones to test precision: order and
+# tracking numbers, amounts, dates and cities on their own.
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")  # fmt: skip
+CURRENCIES = ("$", "KES ", "₦", "PHP ", "J$", "£", "AED ", "Rs. ", "GH₵", "HK$", "USD ")
+CITIES = ("Nairobi", "Lagos", "Accra", "Kingston", "Karachi", "Dubai", "Manila", "Cebu",
+          "Hong Kong", "Montego Bay", "Abuja", "Toronto", "Brisbane")  # fmt: skip
+
+
+def _order_number(rng: random.Random) -> str:
+    return rng.choice(
+        (
+            f"#{_digits(rng, 6)}",
+            f"ORD-{_digits(rng, 8)}",
+            _digits(rng, 10),
+            f"{_digits(rng, 3)}-{_digits(rng, 7)}-{_digits(rng, 7)}",
+            f"SO{_digits(rng, 7)}",
+            f"INV-{rng.randrange(2024, 2027)}-{_digits(rng, 5)}",
+        )
+    )
+
+
+def _amount(rng: random.Random) -> str:
+    whole = f"{int(10 ** rng.uniform(0.7, 4.7)):,}"
+    return f"{rng.choice(CURRENCIES)}{whole}" + (
+        f".{_digits(rng, 2)}" if rng.random() < 0.5 else ""
+    )
+
+
+def _date(rng: random.Random) -> str:
+    day, month, year = rng.randrange(1, 29), rng.randrange(1, 13), rng.randrange(2024, 2027)
+    return rng.choice(
+        (
+            f"{day} {MONTHS[month - 1]} {year}",
+            f"{day:02d}/{month:02d}/{year}",
+            f"{year}-{month:02d}-{day:02d}",
+            f"{MONTHS[month - 1][:3]} {day}",
+            f"{day}.{month:02d}.{year % 100:02d}",
+        )
+    )
+
+
+def _tracking(rng: random.Random) -> str:
+    return rng.choice(
+        (
+            f"{_letters(rng, 2)}{_digits(rng, 9)}{rng.choice(('KE', 'NG', 'JM', 'HK', 'PH'))}",
+            f"1Z{_letters(rng, 3)}{_digits(rng, 13)}",
+            f"JD{_digits(rng, 16)}",
+            _digits(rng, 12),
+        )
+    )
+
+
+DISTRACTORS: dict[str, Callable[[random.Random], str]] = {
+    "order_no": _order_number,
+    "amount": _amount,
+    "date": _date,
+    "tracking": _tracking,
+    "city": lambda rng: rng.choice(CITIES),
+}
 
 
 def english_value(
@@ -363,7 +916,8 @@ def english_value(
     """The value of a composed slot, or None for a slot this module does not fill."""
     pools = POOLS[split]
     if slot.startswith("person"):
-        fake = locale_fake(rng.choice(pools.name_locales))
+        locale = rng.choice(pools.name_locales)
+        fake = _name_source(locale_fake(locale), locale)
         style = slot.partition("_")[2] or "plain"
         if style == "title":
             return f"{rng.choice(pools.titles)} {fake.last_name()}"
@@ -382,6 +936,11 @@ def english_value(
         return "\n".join([address.street, *address.locality])
     if slot == "po_box":
         return _po_box(locale_fake, rng, pools)
+    if slot in ("rural", "rural_lines"):
+        address = _composed(locale_fake, rng, pools, country="RURAL")
+        return ("\n" if slot == "rural_lines" else ", ").join([address.street, *address.locality])
     if slot == "tel":
         return _phone(rng, pools)
+    if slot in DISTRACTORS:
+        return DISTRACTORS[slot](rng)
     return None
