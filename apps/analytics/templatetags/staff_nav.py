@@ -1,7 +1,7 @@
 """``{% staff_links as links %}``: the links of the staff pages' navigation bar (``base.html``)
-that the signed-in user's roles may use: the console for agents, knowledge for operators,
-analytics for analysts (admins get all three), the admin site for staff users, the API docs for
-every member. (It serves every staff page; its home would be ``apps.core``.)"""
+that the signed-in user's roles may use: the console for agents, knowledge and the review queue
+for operators, analytics for analysts (admins get all four), the admin site for staff users, the
+API docs for every member. (It serves every staff page; its home would be ``apps.core``.)"""
 
 from typing import Any
 
@@ -16,8 +16,14 @@ _LINKS = (
     ("console", "/console/", frozenset({Role.ADMIN, Role.AGENT})),
     ("knowledge", "/knowledge/", frozenset({Role.ADMIN, Role.OPERATOR})),
     ("analytics", "/analytics/", ANALYTICS_ROLES),
+    ("review", "/review/", frozenset({Role.ADMIN, Role.OPERATOR})),
 )
-_LABELS = {"console": "Console", "knowledge": "Knowledge", "analytics": "Analytics"}
+_LABELS = {
+    "console": "Console",
+    "knowledge": "Knowledge",
+    "analytics": "Analytics",
+    "review": "Review",
+}
 
 
 @register.simple_tag(takes_context=True)
