@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("apps.chat.page_urls")),
     path("", include("apps.knowledge.page_urls")),
     path("", include("apps.analytics.page_urls")),
+    path("", include("apps.review.page_urls")),
     path("", include("apps.core.urls")),
 ]
 
