@@ -167,21 +167,21 @@ class AgreementApi(ReviewView):
 class SettingsApi(ReviewView):
     roles = {"GET": LABELLER_ROLES, "PATCH": ADJUDICATOR_ROLES}
 
-    @extend_schema(responses={200: serializers.SettingsOutput, **ERRORS}, summary="Settings")
+    @extend_schema(responses={200: serializers.ReviewSettingsOutput, **ERRORS}, summary="Settings")
     def get(self, request: Request, workspace_slug: str) -> Response:
         row = selectors.review_settings_get(workspace=self.workspace)
-        return Response(serializers.SettingsOutput(row).data)
+        return Response(serializers.ReviewSettingsOutput(row).data)
 
     @extend_schema(
-        request=serializers.SettingsInput,
-        responses={200: serializers.SettingsOutput, **ERRORS},
+        request=serializers.ReviewSettingsInput,
+        responses={200: serializers.ReviewSettingsOutput, **ERRORS},
         summary="Change the settings (admins): the double-labelled share...",
     )
     def patch(self, request: Request, workspace_slug: str) -> Response:
-        data = serializers.SettingsInput(data=request.data)
+        data = serializers.ReviewSettingsInput(data=request.data)
         data.is_valid(raise_exception=True)
         row = queue.review_settings_update(workspace=self.workspace, **data.validated_data)
-        return Response(serializers.SettingsOutput(row).data)
+        return Response(serializers.ReviewSettingsOutput(row).data)
 
 
 class HandoffOutcomeApi(ReviewView):

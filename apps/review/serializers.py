@@ -7,7 +7,7 @@ from apps.review.services.queue import MAX_BATCH, QueueEntry
 from ml.mlops.agreement import AgreementReport, Kappa
 
 
-class SlotSpanField(serializers.Serializer[dict[str, Any]]):
+class ReviewSlotSpan(serializers.Serializer[dict[str, Any]]):
     slot = serializers.CharField(max_length=41)
     start = serializers.IntegerField(min_value=0)
     end = serializers.IntegerField(min_value=1)
@@ -16,10 +16,14 @@ class SlotSpanField(serializers.Serializer[dict[str, Any]]):
 class LabelInput(serializers.Serializer[ReviewLabel]):
     intent = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
     out_of_scope = serializers.BooleanField(required=False, default=False)
-    slots = SlotSpanField(many=True, required=False, default=list)
+    slots = ReviewSlotSpan(many=True, required=False, default=list)
 
 
 class ItemOutput(serializers.ModelSerializer[ReviewItem]):
+    # Plain strings: the values are documented on the models (no enum components to collide).
+    status = serializers.CharField()
+    final_source = serializers.CharField()
+
     class Meta:
         model = ReviewItem
         fields = [
@@ -45,6 +49,7 @@ class ItemOutput(serializers.ModelSerializer[ReviewItem]):
 
 class LabelOutput(serializers.ModelSerializer[ReviewLabel]):
     labeller = serializers.CharField(source="labeller.username")
+    kind = serializers.CharField()
 
     class Meta:
         model = ReviewLabel
@@ -73,13 +78,13 @@ class QueueOutput(serializers.Serializer[Any]):
     results = QueueEntryOutput(many=True)
 
 
-class SettingsOutput(serializers.ModelSerializer[ReviewSettings]):
+class ReviewSettingsOutput(serializers.ModelSerializer[ReviewSettings]):
     class Meta:
         model = ReviewSettings
         fields = ["double_label_share", "low_confidence", "lookback_days"]
 
 
-class SettingsInput(serializers.Serializer[ReviewSettings]):
+class ReviewSettingsInput(serializers.Serializer[ReviewSettings]):
     double_label_share = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
     low_confidence = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
     lookback_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
