@@ -134,7 +134,12 @@ _CITIES = {
 # --- Latin-script names -------------------------------------------------------------------------
 
 _NAME_RUN = re.compile(rf"(?<![\w@.]){NAME_TOKEN}(?:[ ]+{NAME_TOKEN}){{1,2}}(?![\w@])")
-_TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra|Herr|Frau|M|Mme|Mlle|Sir|Dame|Rev|Fr)"
+_TITLES = (
+    r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sr|Sra|Srta|Herr|Frau|M|Mme|Mlle|Sir|Dame|Lady|Lord|"
+    r"Rev|Revd|Fr|Pastor|Rabbi|Imam|Sheikh|Capt|Cpt|Captain|Col|Colonel|Lt|Lieut|Sgt|Sergeant|Maj|"
+    r"Major|Gen|General|Cmdr|Adm|Cpl|Pte|Insp|Inspector|Det|Detective|Officer|Judge|Hon|Eng|Ing|"
+    r"Mag|Mgr)"
+)
 _TITLE = re.compile(
     rf"(?<![\w]){_TITLES}\.?\s+({NAME_TOKEN}(?:\s{NAME_TOKEN})?|[{UPPER}]\.\s?{NAME_TOKEN})"
 )
@@ -146,7 +151,11 @@ _EXPLICIT_CUE = re.compile(
     r"(?i:\b(?:my\s+name\s+is|my\s+name's|(?:full\s+|customer\s+|account\s+|first\s+|last\s+)?"
     r"names?\s*(?:is|are|[:：-])|name\s+on\s+the\s+(?:card|account|order|booking)(?:\s+is)?\s*:?|"
     r"in\s+the\s+name\s+of|under\s+the\s+name(?:\s+of)?|call\s+me|signed(?:\s+by)?\s*[:,]?|"
-    r"(?:kind\s+|best\s+|warm\s+)?regards\s*,?|sincerely\s*,?|cheers\s*,|thanks\s*,|"
+    r"(?:kind\s+|best\s+|warm\s+|warmest\s+|many\s+)?regards\s*,?|sincerely\s*,?|cheers\s*,|"
+    r"thanks\s*,|(?:best|warm|kind|all\s+good|good)\s+wishes\s*,|many\s+thanks\s*,|"
+    r"thanks\s+(?:again|a\s+lot|so\s+much)\s*,|yours(?:\s+(?:truly|faithfully|sincerely))?\s*,|"
+    r"all\s+the\s+best\s*,|take\s+care\s*,|respectfully\s*,|cordially\s*,|with\s+thanks\s*,|"
+    r"(?:from|sender|sent\s+by|to|cc|bcc|reply-to|author)\s*:|"
     r"thank\s+you\s*,|best\s*,|account\s+holders?(?:\s+is|\s+are)?\s*[:-]?|"
     r"card\s?holder(?:\s+is)?\s*[:-]?|holder\s*[:-]|recipient(?:\s+is)?\s*[:-]?|"
     r"customer\s*[:-]|client\s*[:-]|contact(?:\s+person)?\s*[:-]|attn\s*[:.]?|attention\s*:|"
@@ -165,17 +174,41 @@ _RELATIONAL_CUE = re.compile(
     r"assistant|tenant|landlord)|(?:spoke|talked|spoken|chatted)\s+(?:to|with)|agent|"
     r"representative|(?:placed|ordered|booked|made|paid|sent|signed|received|collected|"
     r"requested|opened)\s+by|belongs\s+to|booked\s+under|(?:is|was)\s+under|who\s+is|"
-    r"ask\s+for|forward(?:ed)?\s+to|transfer(?:red)?(?:\s+ownership)?\s+to|hi|hello|hey)\s+)"
+    r"ask\s+for|forward(?:ed)?\s+to|transfer(?:red)?(?:\s+ownership)?\s+to|hi|hello|hey|"
+    r"tell|told|let|ask|asked|remind|inform|notify|thank|email|e-mail|cc|copy\s+in|"
+    r"(?:speak|talk|reach|get\s+hold\s+of)\s*(?:to|with)?|(?:give|hand|pass)\s+(?:it|this|them)\s+to|"
+    r"authori[sz]e|authori[sz]ed)\s+)"
 )
 _LOOSE_CUE = re.compile(r"(?i:\b(?:for|add|under|by|than|as|let)\s+)")
+# Words that precede a name as often as anything else ("to", "is"): after them only two
+# capitalised words, written in one case, none a common word or place, count ("Send the invoice
+# to Simphiwe Mlotshwa", not "to Levi Stadium"'s lower-case form or "SWIFT Transfers").
+# Words that make a capitalised run a place or an organisation ("Levi Stadium", "Royal Mail").
+_INSTITUTION_WORDS = frozenset(
+    {"stadium", "airport", "bridge", "station", "mall", "store", "stores", "shop", "market",
+     "hotel", "resort", "bank", "university", "college", "school", "hospital", "clinic", "center",
+     "centre", "express", "mail", "post", "airlines", "airways", "air", "rail", "inc", "ltd",
+     "llc", "gmbh", "group", "company", "corp", "corporation", "foundation", "club", "restaurant",
+     "cafe", "bar", "grill", "kitchen", "pharmacy", "outlet", "plaza", "tower", "beach", "island",
+     "islands", "lake", "river", "mountain", "valley", "city", "county", "republic", "kingdom",
+     "states", "residents", "transfers", "payments", "prime", "plus", "pro", "music",
+     "video", "tv", "online", "digital", "wallet", "card", "cards", "points", "rewards"}
+)  # fmt: skip
+_CAPITALISED_CUE = re.compile(
+    r"(?i:\b(?:to|with|from|and|is|was|are|were|meet|met|called|can|could|will|would|did|does|"
+    r"should)\s+)"
+)
 # After a name: "Anna Smith here", "Anna Smith speaking".
 _AFTER_CUE = re.compile(r"[ \t]*,?[ \t]+(?:here|speaking|writing)\b")
 _LIST = re.compile(
-    rf"(?<![\w]){NAME_TOKEN}(?:\s*,\s*{NAME_TOKEN})+(?:\s*,?\s+(?:and|&|or)\s+{NAME_TOKEN})?"
+    rf"(?<![\w]){ANY_CASE_TOKEN}(?:\s*,\s*{ANY_CASE_TOKEN})+"
+    rf"(?:\s*,?\s+(?:and|&|or)\s+{ANY_CASE_TOKEN})?"
 )
 _LIST_CUE = re.compile(
     r"(?i:holders|names|surnames|guests|passengers|travell?ers|members|famil(?:y|ies)|"
-    r"recipients|signatories|people|customers|owners|tenants|employees|staff)\W{0,12}$"
+    r"recipients|signatories|people|customers|owners|tenants|employees|staff|attendees|"
+    r"participants|children|kids|drivers|users|contacts|witnesses|beneficiaries|authors)"
+    r"(?:\s+(?:are|were|is|was|will\s+be|include|including|named|called))?\W{0,12}$"
 )
 # A token of a name: a word (any case, hyphens and apostrophes inside: "o'brien", "Jean-Luc",
 # "KRIŠJĀNIS"), an initial ("J.", "M.M.", "E") or a particle ("van der", "de la", "al-").
@@ -188,6 +221,10 @@ _PARTICLES = frozenset(
      "zu", "du", "des", "al", "el", "bin", "ibn", "ter", "ten", "st"}
 )  # fmt: skip
 _INITIAL = re.compile(rf"[{UPPER}]\.(?:[ ]?[{UPPER}]\.)*|[{UPPER}]")
+# A particle joined to a capitalised name: "al-Perez", "el-Amin", "d'Angelo", "bin-Laden".
+_JOINED_PARTICLE = re.compile(
+    rf"(?:al|el|ul|bin|ibn|abu|ben|da|de|di|du|d|o)[-'’][{UPPER}][{LOWER}]+"
+)
 
 
 @dataclass(frozen=True)
@@ -218,7 +255,7 @@ def _token_kind(word: str, lex: Lexicon) -> str:
         return "common_name" if key in lex.last_any or key in lex.first_any else "stop"
     if word.isupper() and len(word) > 1:
         return "caps"
-    if word[0].isupper():
+    if word[0].isupper() or _JOINED_PARTICLE.fullmatch(word):
         return "name"
     if lex.is_name(word):
         return "known_lower"
@@ -273,6 +310,19 @@ def _name_after(text: str, position: int, lex: Lexicon, tier: str) -> Found | No
         if ("lower" in kinds or "caps" in kinds) and len(real) == 1 and not known:
             # one unknown lower-case or capital word ("this is urgent", "I AM MISSING").
             return None
+    elif tier == "capitalised":
+        end = chosen[-1][0].end()
+        after = _TOKEN.match(text, end + 1) if text[end : end + 1] == " " else None
+        if (
+            len(real) != len(words)
+            or not 2 <= len(real) <= 3
+            or len({w.isupper() for w in words}) > 1
+            or not all(k in {"name", "caps"} for k in kinds)
+            or (len(real) == 3 and not known)
+            or (after is not None and after.group()[0].isupper())
+            or _place_or_institution(words, lex)
+        ):
+            return None
     elif (tier == "loose" and len(real) < 2 and not (known and len(words) >= 2)) or (
         tier == "relational"
         and not known
@@ -284,7 +334,7 @@ def _name_after(text: str, position: int, lex: Lexicon, tier: str) -> Found | No
     if all(k == "lower" for k in real) and len(real) == 1 and tier != "explicit":
         return None
     first, last = chosen[0][0], chosen[-1][0]
-    score = {"explicit": 0.8, "relational": 0.75, "loose": 0.7}[tier]
+    score = {"explicit": 0.8, "relational": 0.75, "loose": 0.7, "capitalised": 0.7}[tier]
     return Found(first.start(), last.end(), score)
 
 
@@ -296,6 +346,7 @@ def _cued_names(text: str, lex: Lexicon) -> Iterator[Found]:
         (_EXPLICIT_CUE, "explicit"),
         (_RELATIONAL_CUE, "relational"),
         (_LOOSE_CUE, "loose"),
+        (_CAPITALISED_CUE, "capitalised"),
     ):
         for match in cue.finditer(text):
             found = _name_after(text, match.end(), lex, tier)
@@ -308,7 +359,9 @@ def _cued_names(text: str, lex: Lexicon) -> Iterator[Found]:
                 value = text[found.start : found.end]
                 words = value.split()
                 known = [w for w in words if lex.is_name(w)]
-                if value.islower():
+                # "yes its rabee eshan here": two or three words closed by "here" / "speaking".
+                closed = _AFTER_CUE.match(text, found.end) is not None and 2 <= len(words) <= 3
+                if value.islower() and not closed:
                     it = match.group().strip(" ,:-").casefold().startswith("it")
                     after = text[found.end : found.end + 1]
                     if it and (len(words) < 2 or not known):
@@ -371,6 +424,8 @@ def _full_names(text: str, lex: Lexicon) -> Iterator[Found]:
         while len(words) > 2 and words[0].casefold() in lex.common:
             start += len(words.pop(0)) + 1
         keys = [w.casefold() for w in words]
+        if _place_or_institution(words, lex):
+            continue
         if (
             any(lex.is_name(w) for w in words)
             and not any(k in lex.common or k in lex.places for k in keys)
@@ -391,19 +446,32 @@ def _families(text: str, lex: Lexicon) -> Iterator[Found]:
 
 
 def _surname_lists(text: str, lex: Lexicon) -> Iterator[Found]:
-    """ "Smith, Jones and Taylor": three or more surnames from the lexicon, or after a word that
-    says people are listed ("guests:", "the account holders are") any capitalised words that are
-    no common word or place."""
+    """ "Smith, Jones and Taylor": three or more capitalised surnames from the lexicon, or after a
+    word that says people are listed ("guests:", "the passengers are") words that are no common
+    word or place, at least two of them capitalised (a surname may be written in lower case in
+    such a list: "Bukovec, Muñoz, ribič")."""
     for match in _LIST.finditer(text):
-        items = [t for t in re.finditer(NAME_TOKEN, match.group())]
+        items = [
+            t
+            for t in re.finditer(ANY_CASE_TOKEN, match.group())
+            if t.group().casefold() not in {"and", "or"}
+        ]
         words = [t.group().casefold() for t in items]
-        if any(w in lex.places for w in words) or all(w in lex.common for w in words):
-            continue
         cued = _LIST_CUE.search(text[: match.start()]) is not None
+        # A place is no person, unless the list is one of people and it is a surname ("Jackson").
+        if any(w in lex.places and not (cued and w in lex.last_any) for w in words) or all(
+            w in lex.common for w in words
+        ):
+            continue
+        capitalised = [bool(re.fullmatch(NAME_TOKEN, t.group())) for t in items]
         if cued:
-            if any(w in lex.common and w not in lex.last_any for w in words):
+            if sum(capitalised) < 2 or any(
+                (w in lex.common and w not in lex.last_any)
+                or (not cap and (w in lex.stop or _WORD_ENDING.search(w)))
+                for w, cap in zip(words, capitalised, strict=True)
+            ):
                 continue
-        elif len(items) < 3 or any(w not in lex.last_any for w in words):
+        elif len(items) < 3 or not all(capitalised) or any(w not in lex.last_any for w in words):
             continue
         for item in items:
             yield Found(match.start() + item.start(), match.start() + item.end(), 0.7)
@@ -419,6 +487,14 @@ def latin_names(text: str) -> list[Found]:
     found += _families(text, lex)
     found += _surname_lists(text, lex)
     return found
+
+
+def _place_or_institution(words: list[str], lex: Lexicon) -> bool:
+    """ "Costa Rica", "Levi Stadium", "Royal Mail": a place as a whole, or a run with a word that
+    names a kind of place or organisation."""
+    return " ".join(words).casefold() in lex.places or any(
+        w.casefold() in _INSTITUTION_WORDS for w in words
+    )
 
 
 def _sentence_start(text: str, start: int) -> bool:
@@ -454,7 +530,7 @@ def ner_span_kept(text: str, start: int, end: int) -> tuple[int, int] | None:
         return None
     # "Cancel Order", "Dear Customer"; a common word may still be a known name's part, a place
     # never ("Valencia").
-    if any(w.casefold() in lex.places for w in words):
+    if any(w.casefold() in lex.places for w in words) or _place_or_institution(words, lex):
         return None
     if any(w.casefold() in lex.common for w in words) and not all(
         lex.is_name(w) or w.casefold() in _PARTICLES for w in words

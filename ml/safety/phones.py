@@ -26,7 +26,8 @@ from ml.safety.names import Found
 # country code is checked against its own country, whatever this list holds.
 REGIONS = (
     "US", "GB", "CA", "AU", "IE", "NZ", "IN", "ZA", "SG", "DE", "AT", "CH", "FR", "BE", "NL",
-    "LU", "ES", "PT", "IT", "FI", "DK", "SE", "NO", "PL", "BR", "MX", "CN", "HK",
+    "LU", "ES", "PT", "IT", "FI", "DK", "SE", "NO", "PL", "BR", "MX", "CN", "HK", "AR", "CO",
+    "CL", "PE", "PH", "NG", "KE", "KR", "JP", "IL", "AE", "MY", "TR", "GR", "CZ",
 )  # fmt: skip
 
 _GROUP_SEPARATOR = r"(?:[ \t]?[.\-/][ \t]?|[ \t]|[ \t]?\(0\)[ \t]?)"
@@ -44,6 +45,11 @@ _CUE = re.compile(
     r"téléphone|portable|numéro|telefone|telemóvel|celular|teléfono|móvil|telefono|cellulare|"
     r"telefoon|mobiel|puhelin|numero|mich\s+unter|appelez-moi|chiamatemi|llámeme|liguem|"
     r"bel\s+me|ring\s+til|soita)"
+)
+# Words that say a phone number follows whatever else the clause names ("Phone number on the
+# order was ..."): they win over an order or account word after them.
+_PHONE_HEAD = re.compile(
+    r"(?i:\b(?:phone|telephone|cellphone|mobile|tel|cell|landline|whats\s?app|fax)\b|电话|手机)"
 )
 _NOT_PHONE_CUE = re.compile(
     r"(?i:\b(?:orders?|invoices?|accounts?|acct|cards?|iban|tracking|reference|ref|policy|"
@@ -83,7 +89,11 @@ def _valid(number: str, international: str | None, *, cued: bool) -> bool:
         digits = re.sub(r"\D", "", number.replace("(0)", ""))
         if "+" not in international:
             digits = digits[len(international) :]
-        return _MIN_DIGITS <= len(digits) <= _MAX_DIGITS and _valid_international(digits)
+        if _MIN_DIGITS <= len(digits) <= _MAX_DIGITS and _valid_international(digits):
+            return True
+        if international != "011":
+            return False
+        # "011 15-6688-1329": Buenos Aires' trunk and area code, not the US exit code.
     digits = re.sub(r"\D", "", number)
     if not _MIN_DIGITS <= len(digits) <= _MAX_DIGITS or any(
         shape.fullmatch(number.strip()) for shape in (_DATE, _ZIP_PLUS_4)
@@ -108,12 +118,18 @@ def phone_numbers(text: str) -> Iterator[Found]:
     for match in _CANDIDATE.finditer(text):
         start = match.start("number")
         before = text[max(0, start - 40) : start]
-        if _NOT_PHONE_CUE.search(before):
+        not_phone = _NOT_PHONE_CUE.search(before)
+        # "Phone number on the order was ...": the phone word heads the clause, so the number is
+        # a phone number, and it outranks the order number the words after it suggest.
+        headed = not_phone is not None and bool(
+            _PHONE_HEAD.search(re.split(r"[.!?\n]", before[: not_phone.start()])[-1])
+        )
+        if not_phone and not headed:
             continue
-        cued = _CUE.search(before[-30:]) is not None
+        cued = headed or _CUE.search(before[-30:]) is not None
         international = match.group("international")
         number = match.group("number")
         if _valid(number, international, cued=cued) and (
             cued or _written_like_a_phone(number, international)
         ):
-            yield Found(start, match.end(), 0.9 if cued else 0.8)
+            yield Found(start, match.end(), 0.98 if headed else 0.9 if cued else 0.8)
