@@ -83,11 +83,11 @@ class _Turn:
     nlu: dict[str, Any]
 
 
-def _judged_turns(turns: list[_Turn]) -> dict[int, _Turn]:
+def _judged_turns(workspace: Workspace, turns: list[_Turn], since: datetime) -> dict[int, _Turn]:
     """conversation id -> its judged turn (see the module docstring)."""
     handoff_at = dict(
         Conversation.objects.filter(
-            id__in={t.trace.conversation_id for t in turns}, handoff_requested_at__isnull=False
+            workspace=workspace, handoff_requested_at__gte=since
         ).values_list("id", "handoff_requested_at")
     )
     judged: dict[int, _Turn] = {}
@@ -110,16 +110,16 @@ def _weak(turn: _Turn, rule: str, intent: str, negative: bool = False) -> dict[s
 
 
 def _signals(
-    *, workspace: Workspace, turns: list[_Turn], low_confidence: float
+    *, workspace: Workspace, turns: list[_Turn], since: datetime, low_confidence: float
 ) -> tuple[dict[int, list[str]], list[dict[str, Any]]]:
     """trace id -> reasons (in ``Reason`` order), and the weak labels to hold."""
+    # Replies are stored a moment before their trace: an hour's margin finds them all.
     ratings = dict(
         MessageFeedback.objects.filter(
-            workspace=workspace,
-            message_id__in=[t.trace.reply_message_id for t in turns if t.trace.reply_message_id],
+            workspace=workspace, message__created_at__gte=since - timedelta(hours=1)
         ).values_list("message_id", "rating")
     )
-    judged = _judged_turns(turns)
+    judged = _judged_turns(workspace, turns, since)
     outcomes = {
         o.conversation_id: o
         for o in HandoffOutcome.objects.filter(workspace=workspace, conversation_id__in=judged)
@@ -169,12 +169,17 @@ def _labeller_count(workspace: Workspace) -> int:
 
 @transaction.atomic
 def _items_sync(
-    *, workspace: Workspace, turns: list[_Turn], reasons: dict[int, list[str]], share: float
+    *,
+    workspace: Workspace,
+    turns: list[_Turn],
+    since: datetime,
+    reasons: dict[int, list[str]],
+    share: float,
 ) -> tuple[int, int, int]:
     existing = {
         item.trace_id: item
         for item in ReviewItem.objects.select_for_update().filter(
-            workspace=workspace, trace_id__in=[t.trace.id for t in turns]
+            workspace=workspace, trace__created_at__gte=since
         )
     }
     can_double = _labeller_count(workspace) >= 2
@@ -219,14 +224,12 @@ def _items_sync(
 
 @transaction.atomic
 def _weak_labels_sync(
-    *, workspace: Workspace, turns: list[_Turn], wanted: list[dict[str, Any]]
+    *, workspace: Workspace, since: datetime, wanted: list[dict[str, Any]]
 ) -> int:
     keys = {(w["trace_id"], w["rule"]) for w in wanted}
     stale = [
         label.id
-        for label in WeakLabel.objects.filter(
-            workspace=workspace, trace_id__in=[t.trace.id for t in turns]
-        )
+        for label in WeakLabel.objects.filter(workspace=workspace, trace__created_at__gte=since)
         if (label.trace_id, label.rule) not in keys
     ]
     WeakLabel.objects.filter(id__in=stale).delete()
@@ -257,11 +260,17 @@ def review_harvest(*, workspace: Workspace, now: datetime | None = None) -> Harv
         .order_by("created_at", "id")
     )
     turns = [_Turn(trace, (trace.data or {}).get("nlu") or {}) for trace in traces]
-    reasons, weak = _signals(workspace=workspace, turns=turns, low_confidence=config.low_confidence)
-    created, updated, removed = _items_sync(
-        workspace=workspace, turns=turns, reasons=reasons, share=config.double_label_share
+    reasons, weak = _signals(
+        workspace=workspace, turns=turns, since=since, low_confidence=config.low_confidence
     )
-    weak_count = _weak_labels_sync(workspace=workspace, turns=turns, wanted=weak)
+    created, updated, removed = _items_sync(
+        workspace=workspace,
+        turns=turns,
+        since=since,
+        reasons=reasons,
+        share=config.double_label_share,
+    )
+    weak_count = _weak_labels_sync(workspace=workspace, since=since, wanted=weak)
     review_items_embed(workspace=workspace)
     clusters = review_items_cluster(workspace=workspace)
     return HarvestResult(created, updated, removed, weak_count, clusters)
