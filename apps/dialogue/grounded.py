@@ -15,6 +15,7 @@ from apps.dialogue.replies import ReplyMeta, TurnInput
 from apps.generation.services import (
     answer_filler_get,
     answer_stream,
+    conversation_adapter_pick,
     conversation_turns,
     passages_from_retrieval,
 )
@@ -45,9 +46,12 @@ class GroundedReplier:
         workspace, turns, passages, filler = await db_async(_turns_and_passages)(
             turn, settings.GENERATION_PASSAGES
         )
+        adapter = await db_async(conversation_adapter_pick)(
+            workspace=workspace, conversation_id=turn.conversation_id
+        )
         # The customer reads the workspace's values, never a {{slot}} or another's placeholder.
         answer = answer_stream(
-            workspace=workspace, turns=turns, passages=passages, trace=self.trace
+            workspace=workspace, turns=turns, passages=passages, trace=self.trace, adapter=adapter
         )
         async for delta in answer_stream_filled(answer, filler):
             yield delta
@@ -68,5 +72,5 @@ class GroundedReplier:
                 for p in passages_cited(passages, self.trace.cited) or passages
             ),
             system_prompt=SYSTEM_PROMPT,
-            generator=self.trace.to_json(),
+            generator={**self.trace.to_json(), "adapter_version": adapter.to_trace()},
         )

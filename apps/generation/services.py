@@ -106,6 +106,16 @@ def adapter_pick(*, workspace: Workspace, session_key: str | None) -> AdapterPic
     return AdapterPick(workspace_adapter(workspace))
 
 
+def conversation_adapter_pick(*, workspace: Workspace, conversation_id: int) -> AdapterPick:
+    """``adapter_pick`` for the customer session of a conversation."""
+    session = (
+        Conversation.objects.filter(pk=conversation_id, workspace=workspace)
+        .values_list("customer_session_id", flat=True)
+        .first()
+    )
+    return adapter_pick(workspace=workspace, session_key=None if session is None else str(session))
+
+
 HISTORY_MESSAGES = 6
 _SPEAKERS: dict[str, Literal["customer", "bot", "agent"]] = {
     Message.Sender.CUSTOMER.value: "customer",

@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from apps.accounts.models import Invitation, Role
 from apps.dialogue.models import TurnTrace
 from apps.knowledge.models import AnswerVariable, Article, Document, Entity, Relation
+from apps.mlops.models import ModelVersion
 from apps.nlu.models import Intent, TrainingExample, TrainingRun
 from tests.factories import ConversationFactory, MembershipFactory, MessageFactory
 
@@ -60,6 +61,13 @@ def b_objects(workspace_b: Any) -> dict[str, Any]:
     variable = AnswerVariable.objects.create(
         workspace=workspace_b, name="B's secret", key="bssecret", value="B's secret"
     )
+    version = ModelVersion.objects.create(
+        workspace=workspace_b,
+        kind="nlu",
+        number=1,
+        artifact_path="/nowhere",
+        evaluation={"note": "B's secret"},
+    )
     return {
         "workspace_slug": workspace_b.slug,
         "conversation_id": conversation.id,
@@ -73,6 +81,7 @@ def b_objects(workspace_b: Any) -> dict[str, Any]:
         "relation_id": relation.id,
         "run_id": run.id,
         "trace_id": trace.id,
+        "version_id": version.id,
     }
 
 
@@ -104,6 +113,12 @@ def test_every_workspace_route_is_covered() -> None:
         "v1:nlu-runs",
         "v1:nlu-run",
         "v1:nlu-trace-explain",
+        "v1:mlops-versions",
+        "v1:mlops-version",
+        "v1:mlops-version-promote",
+        "v1:mlops-version-canary",
+        "v1:mlops-roll-back",
+        "v1:mlops-decisions",
     } <= names
 
 

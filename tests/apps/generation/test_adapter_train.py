@@ -16,7 +16,12 @@ from apps.accounts.models import Workspace
 from apps.chat.models import Message
 from apps.feedback.models import MessageFeedback
 from apps.generation.selectors import training_record_list
-from apps.generation.services import NotEnoughKnowledge, adapter_train, workspace_adapter
+from apps.generation.services import (
+    NotEnoughKnowledge,
+    adapter_pick,
+    adapter_train,
+    workspace_adapter,
+)
 from apps.generation.tasks import generation_train_adapter
 from apps.knowledge.models import Article
 from apps.nlu.models import Intent, TrainingExample
@@ -149,4 +154,10 @@ def test_the_trained_adapter_is_registered_under_the_workspace_and_holds_no_emai
         with override_settings(VLLM_BASE_URL="http://127.0.0.1:9", VLLM_CONNECT_TIMEOUT=0.5):
             again = adapter_train(workspace=shop, config_path=settings_file)
         assert again.served.startswith("vLLM did not take it")
-        assert sorted(p.name for p in adapters.iterdir()) == ["acme-shop"]
+        # The model registry keeps each trained version beside it, served by its own name.
+        assert sorted(p.name for p in adapters.iterdir()) == [
+            "acme-shop",
+            "acme-shop__v1",
+            "acme-shop__v2",
+        ]
+        assert adapter_pick(workspace=shop, session_key=None).name == "acme-shop__v2"
