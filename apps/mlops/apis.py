@@ -34,6 +34,7 @@ class VersionListApi(WorkspaceScopedView):
     @extend_schema(
         parameters=[KIND_PARAMETER, *PAGE_PARAMETERS],
         responses=paginated(VersionOutput),
+        operation_id="v1_workspaces_models_versions_list",
         summary="Model versions with their state and evaluation (newest first)",
     )
     def get(self, request: Request, workspace_slug: str) -> Response:
@@ -122,6 +123,7 @@ class DecisionListApi(WorkspaceScopedView):
     @extend_schema(
         parameters=[KIND_PARAMETER, *PAGE_PARAMETERS],
         responses=paginated(DecisionOutput),
+        operation_id="v1_workspaces_models_decisions_list",
         summary="The decision log: promotions, canaries, rejections, rollbacks (newest first)",
     )
     def get(self, request: Request, workspace_slug: str) -> Response:

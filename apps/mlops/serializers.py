@@ -1,9 +1,22 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.mlops.models import Decision, Kind, ModelVersion
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class KindField(serializers.ChoiceField):
+    """``nlu`` or ``adapter``: a string in the schema (an enum there would share the name
+    ``kind`` with the knowledge base's article kinds)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("help_text", "nlu (an NLU model) or adapter (a generator adapter)")
+        super().__init__(choices=Kind.choices, **kwargs)  # type: ignore[arg-type]
+
+
 class VersionOutput(serializers.ModelSerializer[ModelVersion]):
+    kind = KindField(read_only=True)
     triggered_by = serializers.CharField(
         source="triggered_by.username", default=None, allow_null=True, read_only=True
     )
@@ -43,6 +56,7 @@ class VersionDetailOutput(VersionOutput):
 
 
 class DecisionOutput(serializers.ModelSerializer[Decision]):
+    kind = KindField(read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     version_id = serializers.IntegerField(read_only=True)
     replaced = serializers.IntegerField(
@@ -72,7 +86,7 @@ class ReasonInput(serializers.Serializer[dict[str, str]]):
 
 
 class RollBackInput(ReasonInput):
-    kind = serializers.ChoiceField(choices=Kind.choices)
+    kind = KindField()
 
 
 class CanaryInput(ReasonInput):
