@@ -4,12 +4,14 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from apps.accounts.models import Invitation, Role
 from apps.dialogue.models import TurnTrace
 from apps.knowledge.models import AnswerVariable, Article, Document, Entity, Relation
 from apps.mlops.models import ModelVersion
 from apps.nlu.models import Intent, TrainingExample, TrainingRun
+from apps.review.models import ReviewItem
 from tests.factories import ConversationFactory, MembershipFactory, MessageFactory
 
 
@@ -68,6 +70,9 @@ def b_objects(workspace_b: Any) -> dict[str, Any]:
         artifact_path="/nowhere",
         evaluation={"note": "B's secret"},
     )
+    item = ReviewItem.objects.create(
+        workspace=workspace_b, text="B's secret", reasons=["low_confidence"], turn_at=timezone.now()
+    )
     return {
         "workspace_slug": workspace_b.slug,
         "conversation_id": conversation.id,
@@ -82,6 +87,7 @@ def b_objects(workspace_b: Any) -> dict[str, Any]:
         "run_id": run.id,
         "trace_id": trace.id,
         "version_id": version.id,
+        "item_id": item.id,
     }
 
 
@@ -119,6 +125,15 @@ def test_every_workspace_route_is_covered() -> None:
         "v1:mlops-version-canary",
         "v1:mlops-roll-back",
         "v1:mlops-decisions",
+        "v1:review-queue",
+        "v1:review-items",
+        "v1:review-label",
+        "v1:review-skip",
+        "v1:review-adjudicate",
+        "v1:review-adjudication",
+        "v1:review-agreement",
+        "v1:review-settings",
+        "v1:review-handoff-outcome",
     } <= names
 
 
@@ -149,6 +164,8 @@ def test_b_ids_under_a_slug_are_not_found(
         response = api.get(url)
         if response.status_code == 405:  # a POST-only route (revealing an original)
             response = api.post(url)
+        if response.status_code == 405:  # a PUT-only route (a handoff outcome)
+            response = api.put(url, {}, format="json")
         assert response.status_code == 404, (name, response.status_code)
 
 
