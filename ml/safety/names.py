@@ -180,9 +180,6 @@ _RELATIONAL_CUE = re.compile(
     r"authori[sz]e|authori[sz]ed)\s+)"
 )
 _LOOSE_CUE = re.compile(r"(?i:\b(?:for|add|under|by|than|as|let)\s+)")
-# Words that precede a name as often as anything else ("to", "is"): after them only two
-# capitalised words, written in one case, none a common word or place, count ("Send the invoice
-# to Simphiwe Mlotshwa", not "to Levi Stadium"'s lower-case form or "SWIFT Transfers").
 # Words that make a capitalised run a place or an organisation ("Levi Stadium", "Royal Mail").
 _INSTITUTION_WORDS = frozenset(
     {"stadium", "airport", "bridge", "station", "mall", "store", "stores", "shop", "market",
@@ -194,10 +191,31 @@ _INSTITUTION_WORDS = frozenset(
      "states", "residents", "transfers", "payments", "prime", "plus", "pro", "music",
      "video", "tv", "online", "digital", "wallet", "card", "cards", "points", "rewards"}
 )  # fmt: skip
-_CAPITALISED_CUE = re.compile(
-    r"(?i:\b(?:to|with|from|and|is|was|are|were|meet|met|called|can|could|will|would|did|does|"
-    r"should)\s+)"
-)
+# Prepositions that precede a name as often as anything else: after them only two capitalised
+# words, written in one case, none a common word, place or organisation word, count ("Send the
+# invoice to Simphiwe Mlotshwa", not "to Levi Stadium" or "SWIFT Transfers"). Not after "is",
+# "can" ...: "Is Samsung Galaxy in stock?" names a product far more often than a person.
+# Brands customers name in support chats: a capitalised run that holds one is a product or a
+# company ("switched from Adobe Photoshop"), whatever rule proposed it.
+_BRANDS = frozenset(
+    {"samsung", "apple", "iphone", "ipad", "macbook", "adobe", "photoshop", "microsoft", "windows",
+     "xbox", "google", "pixel", "android", "sony", "playstation", "nintendo", "nike", "adidas",
+     "puma", "reebok", "lego", "ikea", "amazon", "kindle", "alexa", "netflix", "spotify", "disney",
+     "hulu", "youtube", "facebook", "instagram", "whatsapp", "tiktok", "twitter", "linkedin",
+     "zoom", "slack", "dropbox", "paypal", "venmo", "revolut", "klarna", "stripe", "visa",
+     "mastercard", "amex", "maestro", "fedex", "ups", "dhl", "usps", "dpd",
+     "gls", "tesla", "toyota", "honda", "bmw", "audi", "volkswagen", "mercedes", "nissan",
+     "hyundai", "kia", "dell", "lenovo", "asus", "acer", "hp", "huawei", "xiaomi", "oneplus",
+     "motorola", "nokia", "canon", "nikon", "garmin", "fitbit", "bose", "sonos", "dyson", "philips",
+     "bosch", "siemens", "miele", "whirlpool", "lg", "panasonic", "toshiba", "intel", "nvidia",
+     "amd", "oracle", "salesforce", "shopify", "ebay", "etsy", "walmart", "costco",
+     "tesco", "sainsbury", "asda", "aldi", "lidl", "zara", "uniqlo", "gucci", "prada", "rolex",
+     "starbucks", "mcdonald", "uber", "lyft", "airbnb", "expedia", "ryanair", "easyjet",
+     "lufthansa", "emirates", "vodafone", "verizon", "comcast", "norton", "mcafee", "office",
+     "outlook", "gmail", "hotmail", "yahoo", "chrome", "firefox", "safari", "teams", "galaxy",
+     "airpods"}
+)  # fmt: skip
+_CAPITALISED_CUE = re.compile(r"(?i:\b(?:to|from|meet|met)\s+)")
 # After a name: "Anna Smith here", "Anna Smith speaking".
 _AFTER_CUE = re.compile(r"[ \t]*,?[ \t]+(?:here|speaking|writing)\b")
 _LIST = re.compile(
@@ -490,10 +508,10 @@ def latin_names(text: str) -> list[Found]:
 
 
 def _place_or_institution(words: list[str], lex: Lexicon) -> bool:
-    """ "Costa Rica", "Levi Stadium", "Royal Mail": a place as a whole, or a run with a word that
-    names a kind of place or organisation."""
+    """ "Costa Rica", "Levi Stadium", "Royal Mail", "Samsung Galaxy": a place as a whole, or a run
+    with a word that names a kind of place or organisation, or a well-known brand."""
     return " ".join(words).casefold() in lex.places or any(
-        w.casefold() in _INSTITUTION_WORDS for w in words
+        w.casefold() in _INSTITUTION_WORDS or w.casefold() in _BRANDS for w in words
     )
 
 
