@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
 from apps.mlops.models import Decision, ModelVersion, ReleasePolicy
+from apps.mlops.services.schedule import release_policy_update
 
 
 @admin.register(ModelVersion)
@@ -49,3 +52,9 @@ class ReleasePolicyAdmin(admin.ModelAdmin[ReleasePolicy]):
         "min_canary_conversations",
     )
     list_filter = ("workspace",)
+
+    def save_model(self, request: HttpRequest, obj: ReleasePolicy, form: Any, change: bool) -> None:
+        """Through the service: the workspace's beat schedule follows its cron."""
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "workspace"}
+        saved = release_policy_update(workspace=obj.workspace, **fields)
+        obj.pk = saved.pk

@@ -16,6 +16,7 @@ class MlopsConfig(AppConfig):
     def ready(self) -> None:
         from apps.generation import hooks as generation
         from apps.mlops import services, serving
+        from apps.mlops.services import retraining
         from apps.nlu import hooks as nlu
 
         def run_succeeded(run_id: int) -> None:
@@ -33,6 +34,9 @@ class MlopsConfig(AppConfig):
 
         nlu.serving_runs.connect(serving.nlu_serving_runs)
         nlu.training_run_succeeded.connect(run_succeeded)
+        nlu.training_texts_held_out.connect(
+            lambda workspace_id: retraining.frozen_texts(workspace_id=workspace_id)
+        )
         nlu.artifact_rewritten.connect(
             lambda run_id: services.version_manifest_refresh(run_id=run_id)
         )

@@ -165,6 +165,11 @@ class ReleasePolicy(models.Model):
     resolution_margin = models.FloatField(default=0.02, validators=[MinValueValidator(0.0)])
     # Conversations each arm needs before the sequential test may promote.
     min_canary_conversations = models.PositiveIntegerField(default=200)
+    # Guardrails (handoff and thumbs-down rates, p95 turn latency) are judged once each arm has
+    # this many conversations; a breach rolls the canary back at once.
+    guardrail_min_conversations = models.PositiveIntegerField(default=50)
+    # The canary's p95 turn latency may be at most this many times the champion's.
+    latency_p95_ratio = models.FloatField(default=1.5, validators=[MinValueValidator(1.0)])
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -185,3 +190,90 @@ class RegistryRevision(models.Model):
 
     def __str__(self) -> str:
         return f"registry revision {self.revision} of {self.workspace_id}"
+
+
+class FrozenItem(models.Model):
+    """One reviewed label in the workspace's frozen evaluation set: the rule
+    ``ml.mlops.hygiene.is_frozen`` put its text here, and no training run ever sees it (nor a
+    text equal or near to it). The set only grows: rows are never updated or deleted by the
+    loop."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField()
+    # ``ml.mlops.hygiene.normalise(text)``: what "the same text" means.
+    normalised = models.CharField(max_length=1000)
+    # An intent name, or ``apps.review.contracts.OUT_OF_SCOPE_LABEL``.
+    label = models.CharField(max_length=120)
+    review_item_id = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workspace_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "normalised"], name="mlops_frozen_unique_text"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"frozen: {self.text[:60]} -> {self.label}"
+
+
+class Retraining(models.Model):
+    """One pass of the learning loop for a workspace: harvest, hygiene, train, gate. At most
+    one runs per workspace and kind at a time (a partial unique constraint), so a second
+    delivery of the scheduled task does nothing."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Training failed"
+        REJECTED = "rejected", "Rejected by the gate"
+        CANARY = "canary", "Passed the gate: canary started"
+        PROMOTED = "promoted", "First model: promoted"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NLU)
+    trigger = models.CharField(max_length=10, choices=ModelVersion.Trigger.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    reason = models.CharField(max_length=500, blank=True)
+    numbers = models.JSONField(default=dict, blank=True)
+    training_run = models.OneToOneField(
+        TrainingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The newest reviewed label this pass counted (the next pass counts labels after it).
+    labels_until = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "kind"],
+                condition=models.Q(status="running"),
+                name="mlops_one_running_retraining",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"retraining {self.pk} of {self.workspace_id} ({self.status})"
+
+
+class CanaryLook(models.Model):
+    """One look of the canary check at its canary: cumulative counts per arm since the canary
+    started, and what the sequential test and the guardrails said."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="looks")
+    numbers = models.JSONField(default=dict)
+    decision = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"look at {self.version}: {self.decision}"

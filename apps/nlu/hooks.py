@@ -56,6 +56,13 @@ def training_run_succeeded(run_id: int) -> None:
 
 
 @Hook
+def training_texts_held_out(workspace_id: int) -> frozenset[str]:
+    """Normalised texts (``ml.mlops.hygiene.normalise``) that no training run may see: the
+    workspace's frozen evaluation set, kept by the model registry."""
+    raise NotImplementedError
+
+
+@Hook
 def artifact_rewritten(run_id: int) -> None:
     """A run's artifact was rewritten in place (an out-of-scope refit): re-record its manifest."""
     raise NotImplementedError

@@ -22,6 +22,7 @@ from apps.nlu import hooks
 from apps.nlu.models import Intent, TrainingExample, TrainingRun
 from apps.nlu.selectors import active_run
 from apps.safety.services import policy_get, text_redact
+from ml.mlops.hygiene import normalise
 
 MIN_EXAMPLES_PER_INTENT = 2
 
@@ -115,8 +116,10 @@ def training_examples_import(
 
 def training_data_export(*, workspace: Workspace, path: Path) -> tuple[int, int]:
     """The workspace's examples as JSON lines for ``ml.nlu`` (redacted once more on the way out,
-    for rows stored before a policy change). Returns (examples, intents)."""
+    for rows stored before a policy change). A text of the workspace's frozen evaluation set
+    (``hooks.training_texts_held_out``) is left out. Returns (examples, intents)."""
     policy = policy_get(workspace=workspace)
+    held_out = hooks.training_texts_held_out(workspace.pk)
     rows = (
         TrainingExample.objects.filter(workspace=workspace).select_related("intent").order_by("pk")
     )
@@ -126,6 +129,8 @@ def training_data_export(*, workspace: Workspace, path: Path) -> tuple[int, int]
     with path.open("w", encoding="utf-8") as handle:
         for row in rows.iterator():
             text = text_redact(policy=policy, text=row.text, placeholders={}).text
+            if held_out and normalise(text) in held_out:
+                continue
             # The source (operator, import, conversations) is for the model registry's snapshot
             # of what a run learned from; training reads only the fields it knows.
             record: dict[str, Any] = {"text": text, "source": row.source}
@@ -167,6 +172,28 @@ def training_run_request(*, workspace: Workspace, user: User | None) -> Training
     return run
 
 
+def training_run_prepare(*, workspace: Workspace) -> TrainingRun:
+    """A queued run that nothing queues: the learning loop (``apps.mlops``) executes it itself,
+    from the training data it prepared. Refused while another run is queued or running."""
+    with transaction.atomic():
+        busy = TrainingRun.objects.select_for_update().filter(
+            workspace=workspace, status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING]
+        )
+        if busy.exists():
+            raise Conflict("a training run is already queued or running for this workspace")
+        return TrainingRun.objects.create(workspace=workspace)
+
+
+def _count_jsonl(path: Path) -> tuple[int, int]:
+    examples, intents = 0, set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            examples += 1
+            if intent := json.loads(line).get("intent"):
+                intents.add(intent)
+    return examples, len(intents)
+
+
 def run_directory(run: TrainingRun) -> Path:
     return Path(settings.NLU_MODELS_DIR) / run.workspace.slug / f"run-{run.pk}"
 
@@ -184,11 +211,17 @@ def _training_config(
 
 
 def training_run_execute(
-    *, run_id: int, overrides: dict[str, Any] | None = None, progress: bool = False
+    *,
+    run_id: int,
+    overrides: dict[str, Any] | None = None,
+    progress: bool = False,
+    data_path: Path | None = None,
 ) -> TrainingRun:
     """Trains and records metrics; a run that trained a model goes to the model registry
     (``hooks.training_run_succeeded``), which decides whether it serves and keeps
-    ``is_active`` on the champion. Safe to call twice: a run that has started is left alone."""
+    ``is_active`` on the champion. Safe to call twice: a run that has started is left alone.
+    ``data_path``: JSON lines prepared by the caller (the learning loop's cleaned data) instead
+    of the workspace's exported examples."""
     from ml.nlu.config import config_from_dict
     from ml.nlu.train import train
 
@@ -201,8 +234,13 @@ def training_run_execute(
         run.save(update_fields=["status", "started_at"])
     directory = run_directory(run)
     try:
-        data_path = directory.parent / f"run-{run.pk}-data.jsonl"
-        run.examples, run.intents = training_data_export(workspace=run.workspace, path=data_path)
+        if data_path is None:
+            data_path = directory.parent / f"run-{run.pk}-data.jsonl"
+            run.examples, run.intents = training_data_export(
+                workspace=run.workspace, path=data_path
+            )
+        else:
+            run.examples, run.intents = _count_jsonl(data_path)
         run.config = _training_config(run, data_path, overrides)
         config = config_from_dict(run.config)
         if directory.exists():

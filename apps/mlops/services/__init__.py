@@ -28,7 +28,14 @@ from django.utils import timezone
 from apps.accounts.models import User, Workspace
 from apps.core.exceptions import ApplicationError, Conflict
 from apps.generation.services import adapter_name
-from apps.mlops.models import Decision, Kind, ModelVersion, RegistryRevision, ReleasePolicy
+from apps.mlops.models import (
+    Decision,
+    Kind,
+    ModelVersion,
+    RegistryRevision,
+    ReleasePolicy,
+    Retraining,
+)
 from apps.nlu.models import TrainingRun
 from ml.artifacts import (
     TamperedModelError,
@@ -530,10 +537,14 @@ def _adopt_active_run(workspace_id: int) -> None:
         )
 
 
-def nlu_run_finished(*, run_id: int) -> ModelVersion:
-    """A run that trained a model: registered, then judged by the rule nlu used before the
-    registry (it serves when it validates at least as well as the champion) until the gate of
-    the learning loop replaces it; the decision is logged with both scores."""
+def nlu_run_finished(*, run_id: int) -> ModelVersion | None:
+    """A run that trained a model. A run of the learning loop (``services.retraining``) is
+    left to the loop, which registers it and puts it through the evaluation gate on the frozen
+    set. Any other run (a person's training by hand) is registered and judged by the rule nlu
+    used before the registry: it serves when it validates at least as well as the champion;
+    the decision is logged with both scores."""
+    if Retraining.objects.filter(training_run_id=run_id).exists():
+        return None
     run = TrainingRun.objects.select_related("requested_by").get(pk=run_id)
     _adopt_active_run(run.workspace_id)
     trigger = ModelVersion.Trigger.PERSON if run.requested_by else ModelVersion.Trigger.SCHEDULE
