@@ -185,7 +185,17 @@ class SettingsApi(ReviewView):
 
 
 class HandoffOutcomeApi(ReviewView):
-    roles = {"PUT": OUTCOME_ROLES}
+    roles = {"GET": OUTCOME_ROLES, "PUT": OUTCOME_ROLES}
+
+    @extend_schema(
+        responses={200: serializers.OutcomeFormOutput, **ERRORS},
+        summary="A conversation's outcome as recorded so far, with the intents to choose from",
+    )
+    def get(self, request: Request, workspace_slug: str, conversation_id: int) -> Response:
+        form = selectors.handoff_outcome_form(
+            workspace=self.workspace, conversation_id=conversation_id
+        )
+        return Response(serializers.OutcomeFormOutput(form).data)
 
     @extend_schema(
         request=serializers.OutcomeInput,

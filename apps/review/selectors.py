@@ -7,9 +7,11 @@ from datetime import datetime
 from django.db.models import Prefetch, QuerySet
 
 from apps.accounts.models import Role, Workspace
+from apps.chat.models import Conversation
 from apps.core.exceptions import NotFound
+from apps.nlu.models import Intent
 from apps.review.contracts import OUT_OF_SCOPE_LABEL, ReviewedLabel, WeakLabelRecord
-from apps.review.models import ReviewItem, ReviewLabel, ReviewSettings, WeakLabel
+from apps.review.models import HandoffOutcome, ReviewItem, ReviewLabel, ReviewSettings, WeakLabel
 from ml.mlops.agreement import AgreementReport, LabelRow, agreement_report
 
 # Who labels (and skips) items; who adjudicates; who records a handoff's outcome.
@@ -120,3 +122,27 @@ def weak_labels(*, workspace: Workspace, since: datetime | None = None) -> list[
         )
         for row in rows.order_by("created_at", "id")
     ]
+
+
+def handoff_outcome_form(*, workspace: Workspace, conversation_id: int) -> dict[str, object]:
+    """What the agent console's outcome form needs: the workspace's intents to choose from,
+    whether the conversation was handed to a person, and the outcome recorded so far (or None)."""
+    conversation = Conversation.objects.filter(workspace=workspace, id=conversation_id).first()
+    if conversation is None:
+        raise NotFound("No such conversation in this workspace.")
+    outcome = HandoffOutcome.objects.filter(conversation=conversation).first()
+    return {
+        "handed_off": conversation.handoff_requested_at is not None,
+        "intents": list(
+            Intent.objects.filter(workspace=workspace)
+            .order_by("name")
+            .values_list("name", flat=True)
+        ),
+        "outcome": None
+        if outcome is None
+        else {
+            "resolved_intent": outcome.resolved_intent,
+            "bot_answer_wrong": outcome.bot_answer_wrong,
+            "updated_at": outcome.updated_at,
+        },
+    }

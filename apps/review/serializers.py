@@ -97,6 +97,18 @@ class OutcomeInput(serializers.Serializer[Any]):
     bot_answer_wrong = serializers.BooleanField(required=False, default=False)
 
 
+class OutcomeRecorded(serializers.Serializer[Any]):
+    resolved_intent = serializers.CharField()
+    bot_answer_wrong = serializers.BooleanField()
+    updated_at = serializers.DateTimeField()
+
+
+class OutcomeFormOutput(serializers.Serializer[Any]):
+    handed_off = serializers.BooleanField()
+    intents = serializers.ListField(child=serializers.CharField())
+    outcome = OutcomeRecorded(allow_null=True)
+
+
 class OutcomeOutput(serializers.Serializer[Any]):
     conversation_id = serializers.IntegerField()
     resolved_intent = serializers.CharField()

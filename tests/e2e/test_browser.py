@@ -105,6 +105,17 @@ def test_customer_chats_hands_off_and_an_agent_answers(
     agent.screenshot(path=str(artifacts / "3-agent-console.png"))
     page.screenshot(path=str(artifacts / "4-customer-sees-agent.png"))
 
+    # The agent records the outcome for the learning loop: the bot's answer was wrong.
+    outcome = agent.get_by_test_id("agent-outcome")
+    expect(outcome).to_be_visible()
+    agent.get_by_test_id("agent-outcome-wrong").check()
+    agent.get_by_test_id("agent-outcome-save").click()
+    expect(outcome).to_contain_text("Saved")
+    outcomes = _wait_for_rows(
+        server, "SELECT resolved_intent, bot_answer_wrong FROM review_handoffoutcome"
+    )
+    assert outcomes == [("", 1)]
+
     rows = _query(server, "SELECT sender, COUNT(*) FROM chat_message GROUP BY sender ORDER BY 1")
     assert dict(rows) == {"agent": 1, "bot": 1, "customer": 1, "system": 2}
     customer.close()

@@ -44,6 +44,10 @@
     form: $("reply-form"),
     input: $("reply-input"),
     send: $("reply-send"),
+    outcome: $("outcome-form"),
+    outcomeIntent: $("outcome-intent"),
+    outcomeWrong: $("outcome-wrong"),
+    outcomeStatus: $("outcome-status"),
   };
 
   const state = {
@@ -310,7 +314,69 @@
     renderQueue();
     renderThreadHead();
     if (stick) scrollToBottom();
+    loadOutcome(summary.id);
   }
+
+  // ---------------------------------------------------------------- outcome (learning loop)
+  // A handed-off conversation's outcome: the intent the agent resolved it under and whether
+  // the bot's answer was wrong. The review app turns it into a weak label.
+  function outcomeUrl(id) {
+    return `/api/v1/workspaces/${encodeURIComponent(config.workspace)}/review/handoff-outcomes/${id}/`;
+  }
+
+  function csrfToken() {
+    return (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || "";
+  }
+
+  async function loadOutcome(id) {
+    ui.outcome.hidden = true;
+    let form;
+    try {
+      const response = await fetch(outcomeUrl(id), { credentials: "same-origin" });
+      if (!response.ok) return; // not an agent of this workspace's review, or gone
+      form = await response.json();
+    } catch {
+      return;
+    }
+    if (state.openId !== id || !form.handed_off) return;
+    ui.outcomeIntent.replaceChildren(
+      h("option", { value: "", text: "no intent" }),
+      ...form.intents.map((name) => h("option", { value: name, text: name })),
+    );
+    ui.outcomeIntent.value = form.outcome ? form.outcome.resolved_intent : "";
+    ui.outcomeWrong.checked = Boolean(form.outcome && form.outcome.bot_answer_wrong);
+    ui.outcomeStatus.textContent = form.outcome ? "Saved" : "";
+    ui.outcome.hidden = false;
+  }
+
+  ui.outcome.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const id = state.openId;
+    if (id == null) return;
+    ui.outcomeStatus.textContent = "Saving…";
+    try {
+      const response = await fetch(outcomeUrl(id), {
+        method: "PUT",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({
+          resolved_intent: ui.outcomeIntent.value,
+          bot_answer_wrong: ui.outcomeWrong.checked,
+        }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        ui.outcomeStatus.textContent = "";
+        showAlert((body.error && body.error.message) || `The outcome was not saved (${response.status}).`);
+        return;
+      }
+      ui.outcomeStatus.textContent = "Saved";
+      announce("Outcome saved");
+    } catch {
+      ui.outcomeStatus.textContent = "";
+      showAlert("The outcome was not saved: the connection failed.");
+    }
+  });
 
   function renderThreadHead() {
     const id = state.openId;

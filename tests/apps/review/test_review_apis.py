@@ -131,8 +131,13 @@ def test_agent_records_a_handoff_outcome(
     )
     url = _url(workspace_a, f"handoff-outcomes/{conversation.id}/")
     body = {"resolved_intent": "refund_status", "bot_answer_wrong": True}
+    # The console's form: the intents to choose from, nothing recorded yet.
+    form = _client(agent).get(url).json()
+    assert form == {"handed_off": True, "intents": sorted(intents), "outcome": None}
 
     assert _client(agent).put(url, body, format="json").status_code == 200
+    recorded = _client(agent).get(url).json()["outcome"]
+    assert (recorded["resolved_intent"], recorded["bot_answer_wrong"]) == ("refund_status", True)
     outcome = HandoffOutcome.objects.get()
     assert (outcome.resolved_intent, outcome.bot_answer_wrong, outcome.agent) == (
         "refund_status",
