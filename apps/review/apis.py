@@ -33,6 +33,16 @@ class ReviewView(APIView):
         assert isinstance(user, User)
         return user
 
+    def label_input(self, request: Request) -> dict[str, Any]:
+        """A label or an adjudication as the services take it (validated)."""
+        data = serializers.LabelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return {
+            "intent": data.validated_data["intent"],
+            "out_of_scope": data.validated_data["out_of_scope"],
+            "slots": [dict(span) for span in data.validated_data["slots"]],
+        }
+
 
 class QueueApi(ReviewView):
     roles = {"GET": LABELLER_ROLES}
@@ -79,15 +89,11 @@ class ItemLabelApi(ReviewView):
         summary="Label an item: an intent of the workspace, or out of scope, with slot spans",
     )
     def post(self, request: Request, workspace_slug: str, item_id: int) -> Response:
-        data = serializers.LabelInput(data=request.data)
-        data.is_valid(raise_exception=True)
         item = queue.review_label_submit(
             workspace=self.workspace,
             item_id=item_id,
             user=self.user(request),
-            intent=data.validated_data["intent"],
-            out_of_scope=data.validated_data["out_of_scope"],
-            slots=[dict(span) for span in data.validated_data["slots"]],
+            **self.label_input(request),
         )
         return Response(serializers.ItemOutput(item).data, status=status.HTTP_201_CREATED)
 
@@ -131,15 +137,11 @@ class ItemAdjudicateApi(ReviewView):
         summary="The final label of a disputed item (admins)",
     )
     def post(self, request: Request, workspace_slug: str, item_id: int) -> Response:
-        data = serializers.LabelInput(data=request.data)
-        data.is_valid(raise_exception=True)
         item = queue.review_adjudicate(
             workspace=self.workspace,
             item_id=item_id,
             user=self.user(request),
-            intent=data.validated_data["intent"],
-            out_of_scope=data.validated_data["out_of_scope"],
-            slots=[dict(span) for span in data.validated_data["slots"]],
+            **self.label_input(request),
         )
         return Response(serializers.ItemOutput(item).data, status=status.HTTP_201_CREATED)
 
