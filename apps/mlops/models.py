@@ -161,6 +161,15 @@ class ReleasePolicy(models.Model):
     # How much worse than the champion a candidate may be at the gate (fractions).
     macro_f1_margin = models.FloatField(default=0.01, validators=[MinValueValidator(0.0)])
     oos_recall_margin = models.FloatField(default=0.02, validators=[MinValueValidator(0.0)])
+    # The gate's absolute checks (``ml.mlops.gate.GateConfig``): every intent with 5+ frozen
+    # items at least this F1; calibration error and p95 latency at most these.
+    gate_intent_f1_floor = models.FloatField(
+        default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    gate_max_ece = models.FloatField(
+        default=0.10, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    gate_latency_p95_ms = models.FloatField(default=100.0, validators=[MinValueValidator(1.0)])
     # Non-inferiority margin of the live comparison (automated resolution rate).
     resolution_margin = models.FloatField(default=0.02, validators=[MinValueValidator(0.0)])
     # Conversations each arm needs before the sequential test may promote.

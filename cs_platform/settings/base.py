@@ -275,7 +275,15 @@ DEMO_PAGES_ENABLED = env.bool("DEMO_PAGES_ENABLED", default=False)
 NLU_MODELS_DIR = Path(env.str("NLU_MODELS_DIR", default=str(VAR_DIR / "models" / "nlu")))
 # How a workspace's model trains (ml.nlu.config.TrainingConfig fields): bounded by epochs and
 # early stopping; max_minutes is only a safety net, and a run it cuts is marked in the admin.
-NLU_TRAINING = {"epochs": 8, "batch_size": 32, "lr": 0.002, "patience": 2, "max_minutes": 30.0}
+# NLU_TRAINING (JSON) overrides fields, e.g. '{"epochs": 3}' for a benchmark's worker.
+NLU_TRAINING = {
+    "epochs": 8,
+    "batch_size": 32,
+    "lr": 0.002,
+    "patience": 2,
+    "max_minutes": 30.0,
+    **env.json("NLU_TRAINING", default={}),
+}
 
 # --- personal data ---------------------------------------------------------------------------
 # Fernet keys (comma-separated, newest first) that encrypt the originals of redacted messages.

@@ -238,16 +238,15 @@ def frozen_predictions(*, version: ModelVersion, texts: list[str]) -> Prediction
 
 
 def gate_config(*, workspace: Workspace) -> GateConfig:
-    """The gate's defaults with the workspace policy's margins (``NLU_GATE`` settings override
-    the rest, for a deployment whose budget differs)."""
+    """The gate's checks with the workspace policy's margins, floor and budgets."""
     policy = policy_get(workspace=workspace)
     return GateConfig(
-        **{
-            "macro_f1_margin": policy.macro_f1_margin,
-            "oos_recall_margin": policy.oos_recall_margin,
-            "oos_label": OUT_OF_SCOPE_LABEL,
-            **getattr(settings, "MLOPS_GATE", {}),
-        }
+        intent_f1_floor=policy.gate_intent_f1_floor,
+        max_ece=policy.gate_max_ece,
+        latency_p95_budget_ms=policy.gate_latency_p95_ms,
+        macro_f1_margin=policy.macro_f1_margin,
+        oos_recall_margin=policy.oos_recall_margin,
+        oos_label=OUT_OF_SCOPE_LABEL,
     )
 
 
