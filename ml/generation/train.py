@@ -169,6 +169,7 @@ def train(config: SftConfig, *, out_dir: Path | None = None, progress: bool = Tr
             lora_alpha=config.lora.alpha,
             lora_dropout=config.lora.dropout,
             target_modules=list(config.lora.target_modules),
+            layers_to_transform=list(config.lora.layers) or None,
             task_type="CAUSAL_LM",
         ),
     )
