@@ -6,7 +6,7 @@ schedule, a real worker and PostgreSQL.
 Two workspaces start from the same weak NLU model (BANKING77, 5 training examples per intent).
 The BANKING77 test set is split once (seed 0): a held-out part (500 messages) that no model
 ever trains on, where accuracy is measured, and a stream part that simulated customers send.
-Every simulated day, 350 customers per workspace send one stream message each through the real
+Every simulated day, 300 customers per workspace send one stream message each through the real
 bot path (``apps.dialogue.services.turn_run``: safety, NLU from the registry's champion or
 canary, policy, trace); a customer whose message the bot read as the wrong intent asks for a
 person (a handoff), then the conversation is closed (it is settled, as analytics counts it).
@@ -78,15 +78,18 @@ POLICY = {
     "min_new_labels": 50,
     "canary_share": 0.5,
     "min_canary_conversations": 100,
-    # One day gives a canary ~175 conversations: the always-valid interval is ~+-0.2 wide
+    # One day gives a canary ~150 conversations: the always-valid interval is ~+-0.2 wide
     # there, so non-inferiority is judged with a 0.2 margin (production default: 0.02 over
     # weeks of traffic).
     "resolution_margin": 0.2,
     "guardrail_min_conversations": 50,
-    # 5-shot to ~30-shot BANKING77 models on a frozen set of 40-200 items: a per-intent F1
-    # floor of 0.5 on 5 items and ECE 0.10 on 40 items are noise; latency on 2 busy cores.
-    "gate_intent_f1_floor": 0.3,
-    "gate_max_ece": 0.2,
+    # The frozen set holds ~40 items after the first night, ~200 after the fifth, over 77
+    # intents: macro-F1 of a bootstrap resample swings by +-0.1 there (a candidate 5 points
+    # more accurate was rejected at the default 0.01 margin, lower bound -0.088), a per-intent
+    # F1 floor on 5 items and ECE on 40 items are noise; latency on 2 busy shared cores.
+    "macro_f1_margin": 0.1,
+    "gate_intent_f1_floor": 0.2,
+    "gate_max_ece": 0.25,
     "gate_latency_p95_ms": 300.0,
 }
 
@@ -585,7 +588,7 @@ def _plot(queue: list[float], random_: list[float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=5)
-    parser.add_argument("--customers", type=int, default=350, help="per workspace per day")
+    parser.add_argument("--customers", type=int, default=300, help="per workspace per day")
     parser.add_argument(
         "--canary-customers", type=int, default=200, help="the injected canary's day"
     )
