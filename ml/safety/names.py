@@ -171,7 +171,8 @@ _EXPLICIT_CUE = re.compile(
 _RELATIONAL_CUE = re.compile(
     r"(?i:\b(?:my\s+(?:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|"
     r"sister|friend|colleague|boss|manager|neighbou?r|fianc[ée]e?|grandmother|grandfather|"
-    r"assistant|tenant|landlord)|(?:spoke|talked|spoken|chatted)\s+(?:to|with)|agent|"
+    r"assistant|tenant|landlord|cousin|uncle|aunt|nephew|niece|grandson|granddaughter|flatmate|"
+    r"roommate|housemate|carer|caregiver|lawyer|solicitor|accountant|employer)|(?:spoke|talked|spoken|chatted)\s+(?:to|with)|agent|"
     r"representative|(?:placed|ordered|booked|made|paid|sent|signed|received|collected|"
     r"requested|opened)\s+by|belongs\s+to|booked\s+under|(?:is|was)\s+under|who\s+is|"
     r"ask\s+for|forward(?:ed)?\s+to|transfer(?:red)?(?:\s+ownership)?\s+to|hi|hello|hey|"

@@ -114,6 +114,15 @@ def _written_like_a_phone(number: str, international: str | None) -> bool:
     return bool(international) or stripped[0] == "(" or len(re.findall(r"\d+", stripped)) >= 2
 
 
+def plausible_phone(value: str) -> bool:
+    """Whether a span another recognizer proposes is written like a phone number and is one of
+    a possible length, with its country code or in one of ``REGIONS`` (no date, zip or card)."""
+    match = _CANDIDATE.fullmatch(value.strip())
+    return match is not None and _valid(
+        match.group("number"), match.group("international"), cued=True
+    )
+
+
 def phone_numbers(text: str) -> Iterator[Found]:
     for match in _CANDIDATE.finditer(text):
         start = match.start("number")

