@@ -112,3 +112,20 @@ def test_an_intent_below_its_floor_and_a_slow_model_fail() -> None:
 def test_nearest_rank_percentile() -> None:
     assert nearest_rank([float(v) for v in range(1, 101)], 0.95) == 96.0
     assert nearest_rank([3.0], 0.95) == 3.0
+
+
+def test_an_intent_the_champion_already_fails_holds_the_candidate_to_the_champion() -> None:
+    gold = _frozen_set()
+    base = _model(gold, 0.9, seed=2)
+    # Both models miss intent_0 entirely; the candidate is no worse there, so it passes that
+    # intent's check; alone (no champion) it fails it.
+    never_0 = tuple(
+        "intent_1" if g == "intent_0" else p for g, p in zip(gold, base.labels, strict=True)
+    )
+    champion = Predictions(never_0, base.confidences, base.latencies_ms)
+    candidate = Predictions(never_0, base.confidences, base.latencies_ms)
+    result = evaluation_gate(gold=gold, candidate=candidate, champion=champion)
+    (check,) = [c for c in result.checks if c.name == "intent_f1:intent_0"]
+    assert (check.value, check.threshold, check.passed) == (0.0, 0.0, True)
+    alone = evaluation_gate(gold=gold, candidate=candidate)
+    assert "intent_f1:intent_0" in {c.name for c in alone.failed}
