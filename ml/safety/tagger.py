@@ -119,23 +119,14 @@ class PiiTagger(nn.Module):
 def decode(tokens: list[Token], tags: list[str]) -> list[tuple[str, int, int]]:
     """(entity, start, end) spans from BIO tags; an I- without its B- opens a span."""
     spans: list[tuple[str, int, int]] = []
-    current: list[object] | None = None
-    for token, tag in zip(tokens, tags, strict=True):
-        kind, _, entity = tag.partition("-")
-        if kind == "O" or (kind == "I" and (current is None or current[0] != entity)):
-            if current is not None:
-                spans.append((str(current[0]), int(current[1]), int(current[2])))  # type: ignore[call-overload]
-                current = None
-            if kind == "O":
-                continue
-        if kind == "B" or current is None:
-            if current is not None:
-                spans.append((str(current[0]), int(current[1]), int(current[2])))  # type: ignore[call-overload]
-            current = [entity, token.start, token.end]
-        else:
-            current[2] = token.end
-    if current is not None:
-        spans.append((str(current[0]), int(current[1]), int(current[2])))  # type: ignore[call-overload]
+    open_entity = ""  # the entity of the span the previous token belongs to, if any
+    for token, tag_ in zip(tokens, tags, strict=True):
+        kind, _, entity = tag_.partition("-")
+        if kind == "I" and entity == open_entity:
+            spans[-1] = (entity, spans[-1][1], token.end)
+        elif kind in {"B", "I"}:
+            spans.append((entity, token.start, token.end))
+        open_entity = entity if kind != "O" else ""
     return spans
 
 
