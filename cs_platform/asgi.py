@@ -3,6 +3,7 @@
 import logging
 import os
 import re
+import sys
 from typing import Any
 
 from django.core.asgi import get_asgi_application
@@ -11,6 +12,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cs_platform.settings.local")
 
 # Django must be set up before anything imports models (the websocket routes do).
 django_asgi_app = get_asgi_application()
+
+from apps.core.vectors import VectorStoreRefused, vector_store_claim  # noqa: E402
+
+# The embedded vector store is this process's from its start: a second server on the same folder
+# is refused now, before it loads anything, not at a customer's turn. Status 3 is uvicorn's
+# "failed to start", on which its supervisor (cs_platform.serve) stops rather than starting the
+# worker again and again.
+try:
+    vector_store_claim()
+except VectorStoreRefused as exc:
+    sys.stderr.write(f"{exc}\n")
+    sys.exit(3)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

@@ -6,9 +6,21 @@ With no CELERY_BROKER_URL the embedded default runs tasks eagerly, in the callin
 import os
 
 from celery import Celery
+from celery.signals import celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cs_platform.settings.local")
 
 app = Celery("cs_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def _vector_store_left_to_web(**_: object) -> None:
+    """A worker (``celery worker``) never opens the embedded vector store (QDRANT_URL unset): the
+    web process owns it and runs the vector tasks (apps.core.vectors.VectorTask)."""
+    from apps.core.vectors import vector_store_elsewhere
+
+    vector_store_elsewhere("A Celery worker")
+
+
+celeryd_init.connect(_vector_store_left_to_web)
