@@ -12,6 +12,10 @@ asyncio only switches Nagle's algorithm off (TCP_NODELAY) on sockets whose proto
 Nagle on, every small WebSocket frame after the first waits for the client's delayed ACK:
 streamed replies arrived in one lump ~40 ms late. Binding the socket here with IPPROTO_TCP fixes
 that; everything else is uvicorn's own supervisor.
+
+Metrics: the workers count in Prometheus' multiprocess files (``PROMETHEUS_MULTIPROC_DIR``, a new
+temporary folder when unset, emptied at start), so ``/metrics`` on any worker reports them all;
+the supervisor marks a worker that died, so its open sockets stop counting.
 """
 
 import argparse
@@ -21,6 +25,8 @@ import socket
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from apps.core.metrics_process import multiprocess_dir_prepare, process_dead
+
 
 def listening_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -29,6 +35,18 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock.bind((host, port))
     sock.set_inheritable(True)
     return sock
+
+
+class Supervisor(Multiprocess):
+    """uvicorn's supervisor, which also tells the metrics when a worker process is gone."""
+
+    def keep_subprocess_alive(self) -> None:
+        before = {process.pid for process in self.processes}
+        super().keep_subprocess_alive()
+        # Died and replaced here, or retired by a signal handled just before (HUP, TTOU).
+        for pid in before - {process.pid for process in self.processes}:
+            if pid is not None:
+                process_dead(pid)
 
 
 def main() -> None:
@@ -51,6 +69,7 @@ def main() -> None:
             "run with --workers 1 (WEB_CONCURRENCY=1) on the embedded vector store.\n",
         )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cs_platform.settings.production")
+    multiprocess_dir_prepare(prefix="cs-web-metrics-")
     config = uvicorn.Config(
         "cs_platform.asgi:application",
         workers=args.workers,
@@ -62,7 +81,7 @@ def main() -> None:
     sock = listening_socket(args.host, args.port)
     # Supervised even with one worker: a worker that dies (killed, out of memory) is replaced,
     # and the bot turns it was running are taken up again by the new one (apps.chat.BotTurn).
-    Multiprocess(config, sockets=[sock]).run()
+    Supervisor(config, sockets=[sock]).run()
 
 
 if __name__ == "__main__":

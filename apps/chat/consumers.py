@@ -21,6 +21,7 @@ from apps.accounts.selectors import workspace_get_for_capability
 from apps.accounts.widget import customer_session_authenticate, widget_workspace_for_origin
 from apps.chat import events, hooks, selectors, services
 from apps.chat.models import Conversation
+from apps.core import metrics
 from apps.core.db import db_async
 from apps.core.errors import validation_message
 from apps.core.exceptions import ApplicationError
@@ -107,9 +108,11 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.refused = False
         self.authenticated = False
         self.event_limit = LocalWindow(Rate.parse(settings.CHAT_RATE_EVENTS_PER_SOCKET))
+        metrics.WEBSOCKETS_OPEN.labels(socket=self.sender).inc()
         await super().websocket_connect(message)
 
     async def disconnect(self, code: int) -> None:
+        metrics.WEBSOCKETS_OPEN.labels(socket=self.sender).dec()
         if self.idle_task:
             self.idle_task.cancel()
         for group in list(self.groups_joined):

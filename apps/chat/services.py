@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.accounts.models import CustomerSession, User, Workspace
 from apps.chat import events, hooks
 from apps.chat.models import BotTurn, Conversation, Message
+from apps.core import metrics
 from apps.core.db import retry_on_database_lock
 from apps.core.exceptions import Conflict, Forbidden, NotFound, RateLimited
 from apps.core.ratelimit import Rate, rate_limit_allow
@@ -370,6 +371,7 @@ def conversation_handoff(*, conversation_id: int, reason: str) -> Conversation:
     )
     events.publish_conversation_updated(conversation)
     logger.info("handoff requested conversation=%s reason=%s", conversation.id, reason)
+    transaction.on_commit(lambda: metrics.handoff_observe(reason))
     return conversation
 
 

@@ -12,9 +12,12 @@ from the database at scrape time (the agents' queue, unanswered messages) is in
 ``cs_platform.metrics``, which serves ``/metrics``. README "Operations" lists every metric.
 """
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.db.backends.signals import connection_created
+from django_prometheus.db import metrics as database_metrics
 from prometheus_client import Counter, Gauge, Histogram
 
 # Seconds: a stage takes milliseconds, a generated answer seconds.
@@ -72,12 +75,14 @@ GUARD_BLOCKS = Counter(
 
 RESPONSE_CACHE_LOOKUPS = Counter(
     "cs_response_cache_lookups",
-    "Response cache lookups: hit, miss, or skip (the question may not be cached).",
-    ["result"],
+    "Response cache lookups by stage (nlu, retrieval, answer): hit, miss, or skip (the text "
+    "may not be cached).",
+    ["stage", "result"],
 )
 RESPONSE_CACHE_SAVED_SECONDS = Counter(
     "cs_response_cache_saved_seconds",
-    "Seconds of answering saved by cache hits (the stored answer's own time to answer).",
+    "Seconds saved by cache hits, by stage (each hit saves what computing its entry took).",
+    ["stage"],
 )
 
 # --- chat and safety ----------------------------------------------------------------------------
@@ -186,3 +191,39 @@ def turn_observe(*, trace: Mapping[str, Any], customer_text: str, reply_text: st
         GENERATED_ANSWER_CHARS.labels(path=path).observe(len(reply_text))
     for reason in guard.get("reasons") or ():
         GUARD_BLOCKS.labels(reason=str(reason).split(":", 1)[0]).inc()
+
+
+# --- the database: django-prometheus' metrics, without its database backends -------------------
+# Its backends would replace DATABASES' ENGINE (and with it the psycopg pool setup in settings):
+# the same counters are kept here by an execute wrapper on every connection instead.
+
+
+def _database_execute(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    connection = context["connection"]
+    labels = (connection.alias, connection.vendor)
+    if many:
+        database_metrics.execute_many_total.labels(*labels).inc()
+    database_metrics.execute_total.labels(*labels).inc()
+    started = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    except Exception as exc:
+        database_metrics.errors_total.labels(*labels, type(exc).__name__).inc()
+        raise
+    finally:
+        database_metrics.query_duration_seconds.labels(*labels).observe(
+            time.perf_counter() - started
+        )
+
+
+def _database_connected(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """A connection opened (on PostgreSQL: borrowed from the pool, once per request)."""
+    database_metrics.connections_total.labels(connection.alias, connection.vendor).inc()
+    if _database_execute not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_database_execute)
+
+
+# Connected here rather than in an AppConfig: every process that counts imports this module.
+connection_created.connect(_database_connected, dispatch_uid="cs_metrics_database")

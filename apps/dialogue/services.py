@@ -28,6 +28,7 @@ from apps.chat.services import (
     conversation_handoff,
     message_create,
 )
+from apps.core import metrics
 from apps.core.db import db_async
 from apps.core.exceptions import NotFound
 from apps.dialogue import hooks
@@ -218,6 +219,9 @@ def _turn_persist(
             },
         )
         bot_turn_done(customer_message_id=customer_message_id)
+        transaction.on_commit(
+            lambda: metrics.turn_observe(trace=data, customer_text=turn.text, reply_text=text)
+        )
     return reply
 
 

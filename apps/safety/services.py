@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Membership, Role, User, Workspace
 from apps.chat.models import Conversation, Message
+from apps.core import metrics
 from apps.core.exceptions import Forbidden, NotFound
 from apps.core.process import process_wide
 from apps.safety import crypto
@@ -90,7 +91,9 @@ def knowledge_text_redact(*, policy: Policy, text: str, placeholders: dict[str, 
     from ml.safety.pii import knowledge_spans
 
     spans = knowledge_spans(text, entities=policy.redact_entities)
-    return _spans_redact(policy=policy, text=text, spans=spans, placeholders=placeholders)
+    redaction = _spans_redact(policy=policy, text=text, spans=spans, placeholders=placeholders)
+    metrics.redactions_observe("knowledge", redaction.counts)
+    return redaction
 
 
 def _spans_redact(
@@ -132,6 +135,7 @@ def inbound_redact(*, conversation: Conversation, text: str) -> Redaction:
     policy = policy_get(workspace=conversation.workspace)
     redaction = text_redact(policy=policy, text=text, placeholders=conversation.pii_placeholders)
     conversation.pii_placeholders = redaction.placeholders
+    metrics.redactions_observe("customer", redaction.counts)
     return redaction
 
 
@@ -195,7 +199,10 @@ def originals_purge_expired() -> int:
 
 
 def injection_check(*, text: str, source: str = "customer") -> InjectionVerdict:
-    return injection_detector().check(text, source=source)
+    verdict = injection_detector().check(text, source=source)
+    if verdict.is_injection:
+        metrics.INJECTIONS_FLAGGED.labels(source=source).inc()
+    return verdict
 
 
 _CONTACT_ENTITIES = ("PHONE", "EMAIL")

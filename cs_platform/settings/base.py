@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "django_celery_beat",
+    "django_prometheus",
     "apps.core",
     "apps.accounts",
     "apps.chat",
@@ -62,6 +63,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: django-prometheus times each request and counts it by view and status.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -71,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "cs_platform.urls"
@@ -366,6 +370,18 @@ LOGGING = {
 }
 
 # --- security: socket authentication, login throttling ---------------------------------------
+# --- metrics (Prometheus) -------------------------------------------------------------------
+# GET /metrics answers only a request with "Authorization: Bearer <METRICS_TOKEN>" (401 without
+# it); with METRICS_TOKEN unset it answers 404 to everyone, the embedded default included (a
+# proxy in front of the server could make any client look like a loopback one).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# A Celery worker serves its own metrics on this port (0: none), with the same token.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDR = env.str("WORKER_METRICS_ADDR", default="0.0.0.0")  # noqa: S104
+# A customer message whose bot turn hasn't finished this long after it was stored is unanswered
+# (the gauge cs_customer_messages_unanswered).
+METRICS_UNANSWERED_AFTER_SECONDS = env.float("METRICS_UNANSWERED_AFTER_SECONDS", default=60.0)
+
 # A widget socket sends its session token in its first event (never in the URL, which servers
 # log); a socket that has not done so within this many seconds is closed (4401).
 CHAT_AUTH_TIMEOUT_SECONDS = env.int("CHAT_AUTH_TIMEOUT_SECONDS", default=10)
