@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 SCHEMA = json.loads((DEPLOY / "compose-spec" / "compose_spec.json").read_text())
 SERVICES = {"postgres", "redis", "qdrant", "migrate", "models", "web", "worker", "beat", "vllm"}
-SERVICES |= {"prometheus"}
+SERVICES |= {"prometheus", "node-exporter"}
 ONE_SHOT = {"migrate", "models"}
 # What each health check asks, by service.
 HEALTH = {
@@ -30,6 +30,7 @@ HEALTH = {
     "postgres": "pg_isready",
     "redis": "ping",
     "prometheus": "/-/ready",
+    "node-exporter": "9100/metrics",
 }
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|API_KEY|TOKEN")
 INTERPOLATED = re.compile(r"^\$\{[A-Z_]+(:\?[^}]*)?\}$")
@@ -94,7 +95,8 @@ def test_no_secret_is_written_in_the_file(compose: dict[str, Any]) -> None:
     # Where the app's own secrets come from: deploy/.env, whose example is committed.
     assert compose["services"]["web"]["env_file"] == ".env"
     example = (DEPLOY / ".env.example").read_text()
-    for key in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "QDRANT_API_KEY", "DJANGO_SECRET_KEY"):
+    secrets = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "QDRANT_API_KEY", "DJANGO_SECRET_KEY")
+    for key in (*secrets, "METRICS_TOKEN"):
         assert re.search(rf"^{key}=$", example, re.MULTILINE), key
 
 

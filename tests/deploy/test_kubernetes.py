@@ -30,6 +30,7 @@ SECRET_KEYS = {
     "REDIS_URL",
     "CELERY_BROKER_URL",
     "QDRANT_API_KEY",
+    "METRICS_TOKEN",
 }
 
 Obj = dict[str, Any]
