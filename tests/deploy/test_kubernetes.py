@@ -136,6 +136,10 @@ def test_the_processes_and_their_update_strategies(objects: list[Obj]) -> None:
         assert "replicas" not in deployments[name]["spec"]
     assert by_kind(objects, "StatefulSet")["qdrant"]["spec"]["replicas"] == 1
     assert settings(objects)["QDRANT_URL"] == "http://qdrant:6333"
+    worker_ports = container(deployments["worker"], "worker")["ports"]
+    assert [p["containerPort"] for p in worker_ports] == [
+        int(settings(objects)["WORKER_METRICS_PORT"])
+    ]
 
 
 def test_probes(objects: list[Obj]) -> None:
