@@ -1,7 +1,7 @@
 from collections.abc import Callable
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Membership, Role, User, Workspace
@@ -13,8 +13,10 @@ pytest_plugins = ["tests.generation_fixtures"]
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
-    """Rate-limit counters live in the cache: every test starts with none."""
+    """Rate-limit counters live in the cache, cached answers in the responses cache: every test
+    starts with none (a rolled-back test's workspace id comes back in the next one)."""
     cache.clear()
+    caches["responses"].clear()
 
 
 @pytest.fixture

@@ -28,14 +28,22 @@ from apps.chat.services import conversation_handoff
 from apps.core.db import db_async
 from apps.dialogue.models import ConversationState, DialogueSettings, Flow
 from apps.dialogue.replies import HANDOFF_NOTICE, ReplyMeta, TurnInput
+from apps.dialogue.response_cache import (
+    CachedAnswer,
+    answer_cache_put,
+    answer_lookup,
+    cached_compute,
+)
 from apps.generation.services import (
     AdapterPick,
     adapter_pick,
     answer_filler_get,
     answer_stream,
     conversation_turns,
+    engine_identity,
     passages_from_retrieval,
 )
+from apps.knowledge.services.audit import knowledge_version
 from apps.knowledge.services.search import (
     chunk_intents,
     intent_answered,
@@ -157,21 +165,54 @@ def _understand(
     if served is None:
         # No trained model yet: every message is a question for the knowledge base.
         return NluResult(text=text, intents=(), is_oos=False, oos_score=0.0), NO_MODEL
-    [result] = served.model.predict([text])
-    model = {"model": str(served.model.meta.get("name", "")), "version": served.run.to_trace()}
+    version = served.run.to_trace()
+    result = cached_compute(
+        stage="nlu",
+        workspace_id=workspace.pk,
+        text=text,
+        # The adapter's name carries its weights' digest; a refit moves the threshold.
+        versions={
+            "run": version,
+            "adapter": served.model.adapter,
+            "oos": served.model.oos.threshold,
+        },
+        compute=lambda: served.model.predict([text])[0],
+    )
+    model = {"model": str(served.model.meta.get("name", "")), "version": version}
     return result, model
+
+
+def _retrieve(
+    workspace: Workspace, text: str, intent: str | None = None, context: list[str] | None = None
+) -> list[RetrievedPassage]:
+    """The passages for ``text`` (the injection-flagged ones left out), from the response cache
+    when the same query met the same knowledge base version."""
+
+    def compute() -> list[RetrievedPassage]:
+        found = knowledge_retrieve(
+            workspace=workspace, query=text, k=PASSAGES, intent=intent, context=context or []
+        )
+        return [p for p in found if not p.injection_flagged]
+
+    if context:  # the conversation's earlier words: one customer's, not a frequent question
+        return compute()
+    return cached_compute(
+        stage="retrieval",
+        workspace_id=workspace.pk,
+        text=text,
+        versions={
+            "knowledge": knowledge_version(workspace_id=workspace.pk),
+            "k": PASSAGES,
+            "intent": intent,
+        },
+        compute=compute,
+    )
 
 
 def _faq(
     workspace: Workspace, text: str, intent: str | None, context: list[str]
 ) -> tuple[list[RetrievedPassage], list[dict[str, Any]]]:
-    passages = [
-        p
-        for p in knowledge_retrieve(
-            workspace=workspace, query=text, k=PASSAGES, intent=intent, context=context
-        )
-        if not p.injection_flagged
-    ]
+    passages = _retrieve(workspace, text, intent, context)
     return passages, _sources(passages)
 
 
@@ -303,11 +344,7 @@ def _resume(config: RoutingConfig, state: DialogueState, language: str) -> str:
 
 def _plain_retrieval(workspace: Workspace, text: str) -> list[RetrievedPassage]:
     """Retrieval without an intent's preference: what the two second opinions below read."""
-    return [
-        p
-        for p in knowledge_retrieve(workspace=workspace, query=text, k=PASSAGES)
-        if not p.injection_flagged
-    ]
+    return _retrieve(workspace, text)
 
 
 def _near_match(
@@ -527,23 +564,47 @@ class EngineReplier:
         # sources' titles) shows the workspace's variable values and no one else's placeholder.
         self.meta = replace(decision.meta, sources=sources_filled(decision.meta.sources, filler))
         self.engine_trace = decision.trace
-        async for piece in answer_stream_filled(self._text(decision), filler):
+        async for piece in answer_stream_filled(self._text(decision, turn.text), filler):
             yield piece
 
-    async def _text(self, decision: TurnDecision) -> AsyncIterator[str]:
+    async def _text(self, decision: TurnDecision, question: str) -> AsyncIterator[str]:
         if decision.workspace is None:
             for piece in _pieces(decision.text):
                 yield piece
             return
         generation = GenerationTrace()
-        async for delta in answer_stream(
-            workspace=decision.workspace,
-            turns=decision.turns,
-            passages=decision.passages,
-            trace=generation,
-            adapter=decision.adapter,
-        ):
-            yield delta
+        generator = {
+            "engines": engine_identity(),
+            "adapter": decision.adapter.name if decision.adapter else None,
+            "adapter_version": decision.adapter.to_trace() if decision.adapter else None,
+        }
+        key, cached = await db_async(answer_lookup)(
+            workspace_id=decision.workspace.pk,
+            question=question,
+            passage_ids=[p.pid for p in decision.passages],
+            generator=generator,
+        )
+        if cached is not None:
+            generation = GenerationTrace.from_json({**cached.generator, "cache": "hit"})
+            for piece in _pieces(cached.text):
+                yield piece
+        else:
+            started = time.perf_counter()
+            written: list[str] = []
+            async for delta in answer_stream(
+                workspace=decision.workspace,
+                turns=decision.turns,
+                passages=decision.passages,
+                trace=generation,
+                adapter=decision.adapter,
+            ):
+                written.append(delta)
+                yield delta
+            if key:
+                generation.cache = "miss"
+                answer = CachedAnswer("".join(written), generation.to_json())
+                seconds = time.perf_counter() - started
+                await db_async(answer_cache_put)(key=key, answer=answer, seconds=seconds)
         if decision.resume:
             yield f"\n\n{decision.resume}"
         sources = self.meta.sources

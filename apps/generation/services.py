@@ -68,6 +68,16 @@ def engine_get() -> FallbackEngine:
     return FallbackEngine(engines)
 
 
+def engine_identity() -> dict[str, str]:
+    """What ``engine_get``'s chain is made of, for a cache key: an answer written by another
+    chain (vLLM switched on, a new base model) is another answer."""
+    base = Path(settings.GENERATION_BASE_MODEL) / "config.json"
+    return {
+        "vllm": settings.VLLM_BASE_URL,
+        "base": f"{base.parent}@{base.stat().st_mtime_ns}" if base.is_file() else "",
+    }
+
+
 def adapter_name(workspace: Workspace) -> str:
     """The name the workspace's adapter is registered and served under (from its slug)."""
     name = re.sub(r"[^A-Za-z0-9_-]", "-", workspace.slug)[:64]

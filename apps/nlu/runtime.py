@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
 from apps.accounts.models import Workspace
 from apps.core.process import process_wide
 from apps.nlu import hooks
@@ -64,7 +66,12 @@ def _load(workspace: Workspace, serving: ServingRun) -> "NluModel":
                 # The registry's copy of the digests: a file changed on disk since the version
                 # was registered is refused, even when its folder's manifest.json was rewritten.
                 digests_verify(directory, serving.manifest, REBUILD, where="the model registry")
-            runtime.load(slot, directory)
+            model = runtime.load(slot, directory)
+            if settings.INFERENCE_BATCHING:
+                model.batch_across_callers(
+                    max_batch=settings.INFERENCE_BATCH_MAX,
+                    max_wait_s=settings.INFERENCE_BATCH_WAIT_MS / 1000,
+                )
             _loaded[slot] = version
         return runtime.get(slot)
 

@@ -211,6 +211,18 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The response cache (apps/dialogue/response_cache.py) apart from the rate limits' counters, so
+# that filling it never evicts one: in Redis with REDIS_URL (shared by every process), else in
+# the process's memory (up to 20,000 entries).
+CACHES["responses"] = (
+    {**CACHES["default"], "KEY_PREFIX": "responses"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "responses",
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
+)
 
 # --- celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -316,6 +328,18 @@ DIALOGUE_REPLIER = env.str("DIALOGUE_REPLIER", default="apps.dialogue.engine.Eng
 # over, backing off, until the last attempt hands the conversation to a person. Each server
 # process looks for such turns every TURN_RECOVERY_INTERVAL_SECONDS (0: never).
 TURN_LEASE_SECONDS = env.float("TURN_LEASE_SECONDS", default=30.0)
+# Cross-turn dynamic batching (ml/serving/batching.py): concurrent turns of one process share
+# forward passes of the sentence encoder and of each workspace's NLU adapter. Under load a batch
+# waits up to INFERENCE_BATCH_WAIT_MS for more turns; a turn that finds the process idle never
+# waits. INFERENCE_BATCHING=0 switches it off.
+INFERENCE_BATCHING = env.bool("INFERENCE_BATCHING", default=True)
+INFERENCE_BATCH_MAX = env.int("INFERENCE_BATCH_MAX", default=32)
+INFERENCE_BATCH_WAIT_MS = env.float("INFERENCE_BATCH_WAIT_MS", default=4.0)
+# The response cache (apps/dialogue/response_cache.py): NLU readings, retrieved passages and
+# answers of frequent questions, keyed on the workspace, the question and every version they
+# depend on (models, adapter, knowledge base). RESPONSE_CACHE=0 switches it off.
+RESPONSE_CACHE = env.bool("RESPONSE_CACHE", default=True)
+RESPONSE_CACHE_SECONDS = env.int("RESPONSE_CACHE_SECONDS", default=24 * 3600)
 TURN_MAX_ATTEMPTS = env.int("TURN_MAX_ATTEMPTS", default=4)
 TURN_RETRY_BACKOFF_SECONDS = env.float("TURN_RETRY_BACKOFF_SECONDS", default=2.0)
 TURN_RECOVERY_INTERVAL_SECONDS = env.float("TURN_RECOVERY_INTERVAL_SECONDS", default=5.0)
@@ -346,6 +370,18 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- metrics (Prometheus) -------------------------------------------------------------------
+# GET /metrics answers only a request with "Authorization: Bearer <METRICS_TOKEN>" (401 without
+# it); with METRICS_TOKEN unset it answers 404 to everyone, the embedded default included (a
+# proxy in front of the server could make any client look like a loopback one).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# A Celery worker serves its own metrics on this port (0: none), with the same token.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDR = env.str("WORKER_METRICS_ADDR", default="0.0.0.0")  # noqa: S104
+# A customer message whose bot turn hasn't finished this long after it was stored is unanswered
+# (the gauge cs_customer_messages_unanswered).
+METRICS_UNANSWERED_AFTER_SECONDS = env.float("METRICS_UNANSWERED_AFTER_SECONDS", default=60.0)
+
 # --- logging --------------------------------------------------------------------------------
 # Message text never goes to the log: services log ids and counts only.
 LOGGING = {
@@ -370,18 +406,6 @@ LOGGING = {
 }
 
 # --- security: socket authentication, login throttling ---------------------------------------
-# --- metrics (Prometheus) -------------------------------------------------------------------
-# GET /metrics answers only a request with "Authorization: Bearer <METRICS_TOKEN>" (401 without
-# it); with METRICS_TOKEN unset it answers 404 to everyone, the embedded default included (a
-# proxy in front of the server could make any client look like a loopback one).
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-# A Celery worker serves its own metrics on this port (0: none), with the same token.
-WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
-WORKER_METRICS_ADDR = env.str("WORKER_METRICS_ADDR", default="0.0.0.0")  # noqa: S104
-# A customer message whose bot turn hasn't finished this long after it was stored is unanswered
-# (the gauge cs_customer_messages_unanswered).
-METRICS_UNANSWERED_AFTER_SECONDS = env.float("METRICS_UNANSWERED_AFTER_SECONDS", default=60.0)
-
 # A widget socket sends its session token in its first event (never in the URL, which servers
 # log); a socket that has not done so within this many seconds is closed (4401).
 CHAT_AUTH_TIMEOUT_SECONDS = env.int("CHAT_AUTH_TIMEOUT_SECONDS", default=10)

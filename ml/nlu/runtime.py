@@ -32,8 +32,10 @@ from ml.nlu.model import HeadOutputs, Labels, NluHeads, encode, load_base, mean_
 from ml.nlu.oos import Floats, OosDetector, normalize_rows
 from ml.nlu.probe import IntentProbe
 from ml.nlu.tokens import Encoded, batches, decode_slots, encode_examples
+from ml.serving.batching import MicroBatcher
 
 REBUILD = "retrain it with python -m ml.nlu.train"
+DEFAULT_TOP_K = 5
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,14 @@ class NluModel:
         self.oos = oos
         self.meta = meta
         self.max_length = int(meta.get("max_length", 64))
+        self.batcher: MicroBatcher[str, NluResult] | None = None
+
+    def batch_across_callers(self, *, max_batch: int, max_wait_s: float) -> None:
+        """From now on, ``predict`` calls from concurrent threads (the turns a server runs at
+        once) share forward passes of this model's adapter (``ml/serving/batching.py``)."""
+        self.batcher = MicroBatcher(
+            self._predict_now, max_batch=max_batch, max_wait_s=max_wait_s, name=self.adapter
+        )
 
     def outputs(self, texts: Sequence[str], batch_size: int = 64, oos: bool = True) -> Outputs:
         """``oos``: include what the out-of-scope score needs (the base encoder's embeddings,
@@ -216,11 +226,19 @@ class NluModel:
         return out.with_probe(self.probe)
 
     def predict(
-        self, texts: Sequence[str], top_k: int = 5, batch_size: int = 64
+        self, texts: Sequence[str], top_k: int = DEFAULT_TOP_K, batch_size: int = 64
     ) -> list[NluResult]:
         texts = list(texts)
         if not texts:
             return []
+        batcher = self.batcher
+        if batcher is not None and top_k == DEFAULT_TOP_K and len(texts) < batcher.max_batch:
+            return batcher.run(texts)
+        return self._predict_now(texts, top_k, batch_size)
+
+    def _predict_now(
+        self, texts: Sequence[str], top_k: int = DEFAULT_TOP_K, batch_size: int = 64
+    ) -> list[NluResult]:
         out = self.outputs(texts, batch_size)
         return self.results(texts, out, top_k)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ml.retrieval.contracts import Vector
+from ml.serving.batching import MicroBatcher
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -31,6 +32,18 @@ class DenseEncoder:
     def __init__(self, model_path: Path | None = None, batch_size: int = 64):
         self.model_path = model_path
         self.batch_size = batch_size
+        self.batcher: MicroBatcher[str, Vector] | None = None
+
+    def batch_across_callers(self, *, max_batch: int, max_wait_s: float) -> None:
+        """From now on, short ``encode`` calls from concurrent threads (the turns a server
+        runs at once: a question, a few titles) share forward passes
+        (``ml/serving/batching.py``); long ones (indexing) run alone."""
+        self.batcher = MicroBatcher(
+            self._rows, max_batch=max_batch, max_wait_s=max_wait_s, name="dense-encoder"
+        )
+
+    def _rows(self, texts: list[str]) -> list[Vector]:
+        return list(self._encode_now(texts, progress=False))
 
     @cached_property
     def model(self) -> "SentenceTransformer":
@@ -43,6 +56,12 @@ class DenseEncoder:
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> Vector:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        batcher = self.batcher
+        if batcher is not None and not progress and len(texts) < batcher.max_batch:
+            return np.stack(batcher.run(list(texts)))
+        return self._encode_now(texts, progress=progress)
+
+    def _encode_now(self, texts: Sequence[str], *, progress: bool) -> Vector:
         vectors = self.model.encode(
             list(texts),
             batch_size=self.batch_size,

@@ -12,6 +12,7 @@ trace records it.
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import Any
 
 from ml.generation.contracts import ChatMessage, GenerationParams, Passage
 from ml.generation.prompts import REFUSAL, citations
@@ -27,6 +28,7 @@ class GenerationTrace:
     fallbacks: list[str] = field(default_factory=list)  # "<engine>: <why it was skipped>"
     broken: str = ""  # set when the engine that answered broke off mid-stream
     cited: list[str] = field(default_factory=list)  # the passage ids the answer cites, in order
+    cache: str = ""  # "hit": the response cache gave the answer; "miss": written and cached
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -35,7 +37,19 @@ class GenerationTrace:
             "fallbacks": list(self.fallbacks),
             "broken": self.broken,
             "cited": list(self.cited),
+            "cache": self.cache,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "GenerationTrace":
+        return cls(
+            engine=str(data.get("engine", "")),
+            adapter=data.get("adapter"),
+            fallbacks=list(data.get("fallbacks", [])),
+            broken=str(data.get("broken", "")),
+            cited=list(data.get("cited", [])),
+            cache=str(data.get("cache", "")),
+        )
 
 
 def passages_cited(passages: Sequence[Passage], cited: Sequence[str]) -> list[Passage]:

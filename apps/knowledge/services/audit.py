@@ -1,3 +1,5 @@
+from django.db.models import F
+
 from apps.accounts.models import User, Workspace
 from apps.knowledge.models import KnowledgeAudit, KnowledgeState
 
@@ -22,9 +24,12 @@ def audit_record(
 
 
 def knowledge_version_bump(*, workspace_id: int) -> int:
+    """Moves the workspace's knowledge version on (atomically: two changes committed at once
+    give two versions, so no cache keyed on it keeps an answer from before either)."""
     state, _ = KnowledgeState.objects.get_or_create(workspace_id=workspace_id)
-    KnowledgeState.objects.filter(pk=state.pk).update(version=state.version + 1)
-    return state.version + 1
+    KnowledgeState.objects.filter(pk=state.pk).update(version=F("version") + 1)
+    state.refresh_from_db(fields=["version"])
+    return state.version
 
 
 def knowledge_version(*, workspace_id: int) -> int:

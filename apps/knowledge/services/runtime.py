@@ -14,7 +14,13 @@ from ml.retrieval.sparse import Bm25Encoder
 
 @process_wide
 def dense_encoder() -> DenseEncoder:
-    return DenseEncoder()
+    encoder = DenseEncoder()
+    if settings.INFERENCE_BATCHING:
+        encoder.batch_across_callers(
+            max_batch=settings.INFERENCE_BATCH_MAX,
+            max_wait_s=settings.INFERENCE_BATCH_WAIT_MS / 1000,
+        )
+    return encoder
 
 
 @process_wide
