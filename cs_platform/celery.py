@@ -8,11 +8,15 @@ import os
 from celery import Celery
 from celery.signals import celeryd_init
 
+from cs_platform import worker_metrics
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cs_platform.settings.local")
 
 app = Celery("cs_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Task counts and run times, and a worker's metrics port (WORKER_METRICS_PORT).
+worker_metrics.connect()
 
 
 def _vector_store_left_to_web(**_: object) -> None:

@@ -39,6 +39,7 @@ def conversation_get_or_start(*, session: CustomerSession) -> Conversation:
             logger.info(
                 "conversation started id=%s workspace=%s", conversation.id, session.workspace_id
             )
+            transaction.on_commit(metrics.CONVERSATIONS_STARTED.inc)
         return conversation
 
 
@@ -487,4 +488,5 @@ def conversation_csat_record(
         hooks.customer_text_redact(conversation=conversation, text=comment) if comment else ""
     )
     conversation.save(update_fields=["csat_score", "csat_comment"])
+    transaction.on_commit(lambda: metrics.CSAT_SCORES.labels(score=str(score)).inc())
     return conversation

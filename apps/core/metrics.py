@@ -94,6 +94,15 @@ WEBSOCKETS_OPEN = Gauge(
     # Summed over the live worker processes: a dead worker's sockets are gone with it.
     multiprocess_mode="livesum",
 )
+CONVERSATIONS_STARTED = Counter(
+    "cs_conversations_started", "Conversations started by customers (the bot answers first)."
+)
+CSAT_SCORES = Counter(
+    "cs_csat_scores",
+    "Satisfaction ratings customers gave their conversation, by score (1 to 5; 4 and 5 count as "
+    "satisfied, as in analytics' csat_satisfied).",
+    ["score"],
+)
 HANDOFFS = Counter(
     "cs_handoffs",
     "Conversations handed to the agents' queue, by reason: customer_request, prompt_injection, "

@@ -112,3 +112,32 @@ def test_turn_observe_counts_the_answer_path_and_keeps_labels_bounded() -> None:
     assert (
         REGISTRY.get_sample_value("cs_turn_stage_seconds_count", {"stage": "made_up_stage"}) is None
     )
+
+
+def test_a_task_run_inline_counts_as_succeeded_with_its_run_time() -> None:
+    from apps.chat.tasks import conversations_purge_expired
+
+    name = conversations_purge_expired.name
+    succeeded = _sample("cs_celery_tasks_total", task=name, state="succeeded")
+    timed = _sample("cs_celery_task_seconds_count", task=name)
+
+    conversations_purge_expired.delay()  # inline: the test settings have no broker
+
+    assert _sample("cs_celery_tasks_total", task=name, state="succeeded") == succeeded + 1
+    assert _sample("cs_celery_task_seconds_count", task=name) == timed + 1
+
+
+def test_a_started_conversation_and_a_rating_are_counted(workspace_a: Any) -> None:
+    from apps.chat.services import conversation_csat_record
+
+    started = _sample("cs_conversations_started_total")
+    fives = _sample("cs_csat_scores_total", score="5")
+    session = customer_session_start(
+        workspace=workspace_a, origin="https://acme.example.com"
+    ).session
+
+    customer_message_receive(session=session, text="hello", client_message_id="c-5")
+    conversation_csat_record(session=session, score=5)
+
+    assert _sample("cs_conversations_started_total") == started + 1
+    assert _sample("cs_csat_scores_total", score="5") == fives + 1
