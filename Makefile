@@ -13,7 +13,7 @@ PORT ?= 8000
 # Where the CPU build of torch comes from when pip's own configuration doesn't provide it.
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: venv vllm-venv browser demo serve test test-embedded test-services lint format clean vendor-echarts
+.PHONY: venv vllm-venv browser prometheus demo serve test test-embedded test-services lint format clean vendor-echarts
 
 venv: $(STAMP)
 
@@ -57,6 +57,17 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# Debian's Prometheus (prometheus, promtool) for the alert rules' tests and the real scrape test
+# (installed when we are root and it is missing; elsewhere those tests skip with the reason,
+# except under CS_REQUIRE_SERVICES=1 where they fail).
+prometheus:
+	@if ! command -v promtool >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing prometheus (Debian package) for the alert rules' tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  : "the tests start their own server; not the package's service on :9090"; \
+	  systemctl disable --now prometheus >/dev/null 2>&1 || true; \
+	fi
+
 demo: venv
 	$(PY) manage.py migrate --noinput
 	@# The widget opens only on the origins a workspace allows: the ones this demo serves on.
@@ -68,7 +79,7 @@ demo: venv
 
 test: venv vllm-venv lint test-embedded test-services
 
-test-embedded: venv browser
+test-embedded: venv browser prometheus
 	$(VENV)/bin/pytest
 
 test-services: venv
