@@ -6,6 +6,7 @@ import re
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cs_platform.settings.local")
@@ -29,6 +30,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from apps.core.middleware import StreamedBodyLimit  # noqa: E402
 from apps.dialogue.services import turn_recovery_ensure  # noqa: E402
+from apps.dialogue.warmup import serving_models_preload  # noqa: E402
 from apps.safety.services import models_warm_up  # noqa: E402
 from cs_platform.routing import websocket_urlpatterns  # noqa: E402
 
@@ -64,6 +66,9 @@ for _name in SERVER_LOGGERS:
 # Load the safety models before serving: the first customer doesn't wait for spaCy, and no two
 # threads race to import it (a concurrent first import of spaCy fails).
 models_warm_up()
+if settings.MODELS_PRELOAD:
+    # The encoder and the workspaces' NLU models too: the readiness probe passes only after.
+    serving_models_preload()
 
 router = ProtocolTypeRouter(
     {

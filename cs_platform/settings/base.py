@@ -333,6 +333,9 @@ TURN_LEASE_SECONDS = env.float("TURN_LEASE_SECONDS", default=30.0)
 # waits up to INFERENCE_BATCH_WAIT_MS for more turns; a turn that finds the process idle never
 # waits. INFERENCE_BATCHING=0 switches it off.
 INFERENCE_BATCHING = env.bool("INFERENCE_BATCHING", default=True)
+# A server process loads the sentence encoder and every workspace's served NLU model before it
+# answers anything (apps/dialogue/warmup.py), so it isn't ready before they are.
+MODELS_PRELOAD = env.bool("MODELS_PRELOAD", default=True)
 INFERENCE_BATCH_MAX = env.int("INFERENCE_BATCH_MAX", default=32)
 INFERENCE_BATCH_WAIT_MS = env.float("INFERENCE_BATCH_WAIT_MS", default=4.0)
 # The response cache (apps/dialogue/response_cache.py): NLU readings, retrieved passages and

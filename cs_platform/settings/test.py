@@ -37,3 +37,6 @@ NLU_TRAINING = {"epochs": 1, "batch_size": 16, "lr": 0.002, "patience": 1}
 # No background recovery loop in the tests' short-lived event loops (it would query a database
 # the test is about to flush); the turn recovery tests run a pass themselves (turns_recover).
 TURN_RECOVERY_INTERVAL_SECONDS = 0
+# The test servers start without loading every workspace's NLU model at import (the database
+# isn't there yet); tests/apps/dialogue/test_warmup.py runs the preload itself.
+MODELS_PRELOAD = False
