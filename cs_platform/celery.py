@@ -11,6 +11,7 @@ from celery.signals import celeryd_init
 from cs_platform import worker_metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cs_platform.settings.local")
+worker_metrics.multiprocess_for_worker()
 
 app = Celery("cs_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -3,13 +3,15 @@
 Tasks are counted from Celery's signals wherever they run: in a worker's pool processes, or in
 the web process when tasks run inline (the embedded default, where ``/metrics`` reports them).
 A worker with ``WORKER_METRICS_PORT`` serves its metrics there, for the same bearer token as
-``/metrics`` (METRICS_TOKEN, required). A prefork pool runs tasks in child processes, so it
-needs ``PROMETHEUS_MULTIPROC_DIR`` in the worker's environment, a folder of its own (the files
-of its previous runs are removed at start); the worker refuses to start without it.
+``/metrics`` (METRICS_TOKEN, required). A prefork pool runs tasks in child processes, so they
+count in ``PROMETHEUS_MULTIPROC_DIR``: a new temporary folder, unless the environment names one
+(a folder of this worker's own: the files of its previous runs are removed at start).
 """
 
 import logging
 import os
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -33,6 +35,15 @@ logger = logging.getLogger(__name__)
 # task id -> when it started, in the process that runs it.
 _started: dict[str, float] = {}
 _STATES = {"SUCCESS": "succeeded", "FAILURE": "failed", "RETRY": "retried"}
+
+
+def multiprocess_for_worker() -> None:
+    """Called by cs_platform.celery when it is first imported, before prometheus_client is (it
+    decides on import whether it counts in files): a ``celery worker`` with a metrics port counts
+    in a folder its pool processes share. Read from the environment and the command line because
+    settings aren't loaded yet."""
+    if os.environ.get("WORKER_METRICS_PORT", "0") not in ("", "0") and "worker" in sys.argv[1:]:
+        os.environ.setdefault(MULTIPROC_ENV, tempfile.mkdtemp(prefix="cs-worker-metrics-"))
 
 
 def _task_started(task_id: str | None = None, **_: Any) -> None:

@@ -196,19 +196,17 @@ def test_a_real_prometheus_scrapes_a_celery_workers_task_counts(tmp_path: Path) 
     from cs_platform.celery import app as celery_app
 
     port = _free_port()
-    multiproc = tmp_path / "worker-metrics"
-    multiproc.mkdir()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
         "DJANGO_SETTINGS_MODULE": "cs_platform.settings.test",
         "CELERY_BROKER_URL": BROKER_URL,
         "METRICS_TOKEN": TOKEN,
         "WORKER_METRICS_PORT": str(port),
         "WORKER_METRICS_ADDR": "127.0.0.1",
-        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
     }
     queue = f"metrics-test-{port}"
-    # The prefork pool: tasks run in a child process, counted through the multiprocess files.
+    # The prefork pool: tasks run in a child process, counted in the multiprocess files of a
+    # folder the worker makes itself (PROMETHEUS_MULTIPROC_DIR unset, as in deploy/compose.yaml).
     command = [sys.executable, "-m", "celery", "-A", "cs_platform", "worker", "--pool", "prefork"]
     worker = subprocess.Popen(
         [*command, "--concurrency", "1", "--queues", queue, "--loglevel", "WARNING"],
