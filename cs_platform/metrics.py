@@ -1,4 +1,5 @@
-"""GET /metrics: every metric of this deployment in Prometheus' text format, for a bearer token.
+"""GET /metrics: every metric of this deployment in Prometheus' text format, for a bearer token
+(``MetricsMiddleware``, first in MIDDLEWARE).
 
 What the processes counted (``apps.core.metrics``, django-prometheus' requests and queries; all
 worker processes' files in multiprocess mode), and what is read from the database and the broker
@@ -8,13 +9,13 @@ serving, the Celery queues' lengths. It lives here, above the apps, because it r
 
 import hmac
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -133,10 +134,26 @@ def bearer_matches(authorization: str, token: str) -> bool:
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
     token = settings.METRICS_TOKEN
-    if not token:
-        raise Http404("metrics are off: METRICS_TOKEN is not set")
+    if not token:  # metrics are off
+        return HttpResponseNotFound("Not found.\n", content_type="text/plain")
     if not bearer_matches(request.headers.get("Authorization", ""), token):
         response = HttpResponse("A bearer token is required.\n", status=401)
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+class MetricsMiddleware:
+    """Answers ``/metrics`` ahead of the rest of the middleware. Prometheus scrapes each web
+    process at its own address over the cluster's plain HTTP, which the production settings
+    would refuse (that address is not in DJANGO_ALLOWED_HOSTS) or redirect to HTTPS, and it
+    can't send another Host header. The bearer token is what guards it; nothing in the answer
+    depends on the host."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/metrics":
+            return metrics(request)
+        return self.get_response(request)

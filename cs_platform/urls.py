@@ -6,7 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.accounts import views as accounts_views
 from apps.core import views as core_views
-from cs_platform import metrics
 
 api_v1 = [
     path("", include("apps.accounts.urls")),
@@ -33,8 +32,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
-    # Prometheus' scrape, for a bearer token only (cs_platform/metrics.py).
-    path("metrics", metrics.metrics, name="metrics"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("apps.chat.page_urls")),
     path("", include("apps.knowledge.page_urls")),

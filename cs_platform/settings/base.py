@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /metrics for Prometheus' bearer token, ahead of the host and HTTPS checks.
+    "cs_platform.metrics.MetricsMiddleware",
     # First and last: django-prometheus times each request and counts it by view and status.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -43,6 +43,7 @@ def test_with_the_token_the_product_request_and_database_metrics_are_served(
     )
     ConversationFactory(workspace=workspace_a, status=Conversation.Status.BOT)
 
+    assert Client().get("/healthz").status_code == 200  # a request for django-prometheus
     response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
 
     assert response.status_code == 200

@@ -176,13 +176,17 @@ def test_a_real_prometheus_scrapes_the_apps_metrics_with_the_token(
         prometheus_server(tmp_path, {"cs-web": app.removeprefix("http://")}) as prometheus,
     ):
         _wait(lambda: _value(prometheus, 'up{job="cs-web"}') == 1.0, "the app up")
+        assert httpx.get(f"{app}/healthz", timeout=10).status_code == 200
         _wait(
             lambda: _value(prometheus, "cs_conversations_waiting_for_agent") == 4.0,
             "the agents' queue",
         )
         assert _value(prometheus, 'cs_handoffs_total{reason="customer_request"}') is not None
         assert _value(prometheus, "cs_customer_messages_unanswered") == 0.0
-        assert _value(prometheus, "sum(django_http_requests_total_by_method_total)") is not None
+        _wait(
+            lambda: _value(prometheus, "sum(django_http_requests_total_by_method_total)"),
+            "django-prometheus' request count",
+        )
         assert _value(prometheus, "sum(django_db_execute_total)") is not None
         rules = httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
         assert {group["name"] for group in rules} >= {"cs-drift", "cs-quality", "cs-celery"}
