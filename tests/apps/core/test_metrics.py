@@ -141,3 +141,16 @@ def test_a_started_conversation_and_a_rating_are_counted(workspace_a: Any) -> No
 
     assert _sample("cs_conversations_started_total") == started + 1
     assert _sample("cs_csat_scores_total", score="5") == fives + 1
+
+
+@pytest.mark.asyncio
+async def test_an_open_customer_socket_counts_until_it_closes(
+    workspace_a: Any, connect_customer: Any
+) -> None:
+    before = _sample("cs_websockets_open", socket="customer")
+
+    socket, _ = await connect_customer(workspace_a)
+    during = _sample("cs_websockets_open", socket="customer")
+    await socket.close()
+
+    assert (during, _sample("cs_websockets_open", socket="customer")) == (before + 1, before)
