@@ -48,6 +48,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_BENCH_DB = "cs_bench"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+RESYNC_S = 20.0  # the widget asks for missed messages after this long without an answer
 
 
 @dataclass
@@ -59,6 +60,8 @@ class SessionResult:
     first_chunk_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     history_ids: list[int] = field(default_factory=list)
+    resyncs: int = 0
+    finished: float = 0.0  # perf_counter() when the last message had its answer
 
 
 def fresh_database(name: str = PG_BENCH_DB) -> str:
@@ -176,15 +179,30 @@ async def _converse(
             payload = {"v": 1, "type": "message.send", "client_message_id": client_id}
             await ws.send(json.dumps({**payload, "text": texts[index % len(texts)]}))
             first_chunk = None
+            stored_id = 0
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     result.errors.append("deadline")
                     return
-                event = json.loads(await asyncio.wait_for(ws.recv(), timeout=remaining))
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=min(remaining, RESYNC_S))
+                except TimeoutError:
+                    # As the widget does: a stored message without an answer for 20 s, ask for
+                    # what was missed (a live event can be lost; the stored reply is not).
+                    result.resyncs += 1
+                    await ws.send(json.dumps({"v": 1, "type": "sync", "after": stored_id}))
+                    continue
+                event = json.loads(raw)
                 kind = event["type"]
+                if kind == "history" and stored_id:
+                    replies = {m.get("client_message_id") for m in event["messages"]}
+                    if f"reply-{stored_id}" in replies:
+                        result.replies += 1
+                        break
                 if kind == "message.new" and event["message"]["client_message_id"] == client_id:
                     result.acked.add(client_id)
+                    stored_id = int(event["message"]["id"])
                     if handed_off:
                         break
                 elif kind == "handoff.requested":
@@ -201,6 +219,7 @@ async def _converse(
                     break
             if first_chunk is not None:
                 result.first_chunk_ms.append(first_chunk)
+        result.finished = time.perf_counter()
         await ws.send(json.dumps({"v": 1, "type": "sync", "after": 0}))
         while True:
             event = json.loads(await asyncio.wait_for(ws.recv(), timeout=30))

@@ -246,7 +246,10 @@ async def _load(root: Path, args: argparse.Namespace) -> dict[str, Any]:
             ),
             return_exceptions=True,
         )
-        elapsed = time.perf_counter() - began
+        # Until the last customer had the answer to their last message (the final history
+        # request and the settling below are not part of the load).
+        finished = [r.finished for r in results if isinstance(r, SessionResult) and r.finished]
+        elapsed = (max(finished) if finished else time.perf_counter()) - began
         # How many of the cores the web worker kept busy (torch lets go of the GIL).
         cores = (_cpu_seconds(web_workers) - cpu_before) / elapsed
         watcher.cancel()
@@ -307,6 +310,7 @@ def _metrics(
         "duration_s": round(elapsed, 1),
         "messages_per_s": round(len(sent) / elapsed, 2) if elapsed else 0.0,
         "session_errors": sum(len(r.errors) for r in sessions) + len(failures),
+        "resyncs": sum(r.resyncs for r in sessions),
     }
     return {
         **{prefix + k: v for k, v in metrics.items()},

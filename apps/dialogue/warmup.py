@@ -4,7 +4,10 @@ new process don't wait for them and a readiness probe doesn't pass before they a
 (the process answers no request, the probe included, until this has run)."""
 
 import logging
+import threading
 import time
+
+from django.db import connections
 
 from apps.accounts.models import Workspace
 from apps.knowledge.services.runtime import dense_encoder
@@ -15,7 +18,27 @@ logger = logging.getLogger(__name__)
 
 def serving_models_preload() -> dict[str, float]:
     """Loads the models; returns how many workspace models loaded and the seconds it took. A
-    model that fails to load is logged and left to the first turn (which reports it)."""
+    model that fails to load is logged and left to the first turn (which reports it).
+
+    Runs in a thread of its own, waited for: a server imports the application inside its event
+    loop, where Django allows no database query."""
+    loaded: dict[str, float] = {}
+
+    def run() -> None:
+        try:
+            loaded.update(_preload())
+        except Exception:
+            logger.exception("models not preloaded: the first turns load them")
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name="models-preload")
+    thread.start()
+    thread.join()
+    return loaded
+
+
+def _preload() -> dict[str, float]:
     started = time.perf_counter()
     dense_encoder().encode(["warm up"])
     loaded = 0
