@@ -11,6 +11,7 @@ import hmac
 import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -19,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from kombu.exceptions import ChannelError
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -97,11 +99,8 @@ class CeleryQueueLengths(Collector):
         try:
             with celery_app.connection_for_read() as connection:
                 connection.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_S)
-                channel = connection.default_channel
                 for queue in queues:
-                    # Passive: counts the queue's messages without creating it.
-                    declared = channel.queue_declare(queue=queue, passive=True)
-                    lengths.add_metric([queue], declared.message_count)
+                    lengths.add_metric([queue], _queue_length(connection, queue))
         except Exception:
             logger.warning("celery broker not reachable for the queue lengths", exc_info=True)
             up.add_metric([], 0)
@@ -110,6 +109,18 @@ class CeleryQueueLengths(Collector):
         up.add_metric([], 1)
         yield up
         yield lengths
+
+
+def _queue_length(connection: Any, queue: str) -> int:
+    """Passive: counts a queue's messages without creating it. A queue that was never declared
+    (no worker has consumed from it, no task was sent to it) holds none."""
+    channel = connection.channel()
+    try:
+        return int(channel.queue_declare(queue=queue, passive=True).message_count)
+    except ChannelError:
+        return 0
+    finally:
+        channel.close()
 
 
 def scrape_registry() -> CollectorRegistry:

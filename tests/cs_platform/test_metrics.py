@@ -55,3 +55,30 @@ def test_with_the_token_the_product_request_and_database_metrics_are_served(
     assert "# TYPE cs_response_cache_lookups_total counter" in lines
     assert any(line.startswith("django_http_requests_total_by_method_total") for line in lines)
     assert any(line.startswith("django_db_execute_total{") for line in lines)
+
+
+@pytest.mark.services
+def test_with_a_broker_the_celery_queue_lengths_are_read_at_scrape_time(
+    token: str, settings: Any
+) -> None:
+    import redis
+
+    from cs_platform.celery import app as celery_app
+    from tests.services import BROKER_URL, require
+
+    require("Celery broker", BROKER_URL, 6379)
+    if not BROKER_URL.startswith("redis"):
+        pytest.skip("the queue's length is checked against Redis here")
+    settings.CELERY_BROKER_URL = BROKER_URL
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    saved = celery_app.conf.broker_url
+    celery_app.conf.broker_url = BROKER_URL
+    try:
+        response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
+    finally:
+        celery_app.conf.broker_url = saved
+    waiting = redis.Redis.from_url(BROKER_URL).llen("celery")
+
+    lines = response.content.decode().splitlines()
+    assert "cs_celery_broker_up 1.0" in lines
+    assert f'cs_celery_queue_length{{queue="celery"}} {float(waiting)}' in lines
