@@ -57,15 +57,21 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-# Debian's Prometheus (prometheus, promtool) for the alert rules' tests and the real scrape test
-# (installed when we are root and it is missing; elsewhere those tests skip with the reason,
-# except under CS_REQUIRE_SERVICES=1 where they fail).
+# Debian's Prometheus (prometheus, promtool) for the alert rules' tests and the real scrape test,
+# and docker-compose 1.29 for `docker-compose config` on deploy/compose.yaml (installed when we
+# are root and they are missing; elsewhere those tests skip with the reason, except under
+# CS_REQUIRE_SERVICES=1 where the Prometheus ones fail).
 prometheus:
 	@if ! command -v promtool >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing prometheus (Debian package) for the alert rules' tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 	  : "the tests start their own server; not the package's service on :9090"; \
 	  systemctl disable --now prometheus >/dev/null 2>&1 || true; \
+	fi
+	@if ! command -v docker-compose >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing docker-compose (Debian package) to check deploy/compose.yaml"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null \
+	    || echo "docker-compose not installed: the compose file is checked against its schema only"; \
 	fi
 
 demo: venv
