@@ -191,15 +191,21 @@ async def _converse(
                     # As the widget does: a stored message without an answer for 20 s, ask for
                     # what was missed (a live event can be lost; the stored reply is not).
                     result.resyncs += 1
-                    await ws.send(json.dumps({"v": 1, "type": "sync", "after": stored_id}))
+                    after = max(0, stored_id - 1)  # our message and what came after it
+                    await ws.send(json.dumps({"v": 1, "type": "sync", "after": after}))
                     continue
                 event = json.loads(raw)
                 kind = event["type"]
-                if kind == "history" and stored_id:
-                    replies = {m.get("client_message_id") for m in event["messages"]}
-                    if f"reply-{stored_id}" in replies:
-                        result.replies += 1
-                        break
+                if kind == "history":
+                    # The answer to a resync: our message (its acknowledgement may have been
+                    # the event that was lost) and its reply, if stored.
+                    ids = {m.get("client_message_id"): m["id"] for m in event["messages"]}
+                    if client_id in ids:
+                        result.acked.add(client_id)
+                        stored_id = int(ids[client_id])
+                        if f"reply-{stored_id}" in ids or handed_off:
+                            result.replies += 0 if handed_off else 1
+                            break
                 if kind == "message.new" and event["message"]["client_message_id"] == client_id:
                     result.acked.add(client_id)
                     stored_id = int(event["message"]["id"])

@@ -75,8 +75,8 @@ GUARD_BLOCKS = Counter(
 
 RESPONSE_CACHE_LOOKUPS = Counter(
     "cs_response_cache_lookups",
-    "Response cache lookups by stage (nlu, retrieval, answer): hit, miss, or skip (the text "
-    "may not be cached).",
+    "Response cache lookups by stage (nlu, retrieval, answer): hit, miss, joined (waited for "
+    "the same computation already running), or skip (the text may not be cached).",
     ["stage", "result"],
 )
 RESPONSE_CACHE_SAVED_SECONDS = Counter(

@@ -21,9 +21,11 @@ process's memory in the embedded default. Keys are hashes: no question text in R
 import hashlib
 import json
 import re
+import threading
 import time
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -34,6 +36,11 @@ from apps.core.metrics import RESPONSE_CACHE_LOOKUPS, RESPONSE_CACHE_SAVED_SECON
 from apps.knowledge.services.audit import knowledge_version
 
 T = TypeVar("T")
+
+# Keys being computed in this process now, and the result their computation will give.
+_inflight: dict[str, Future[Any]] = {}
+_inflight_lock = threading.Lock()
+INFLIGHT_WAIT_S = 10.0
 
 # A redaction placeholder (<PERSON_1>, <EMAIL_ADDRESS_2>) or an identifier-like run of digits.
 _PERSONAL = re.compile(r"<[A-Z][A-Z_]*_\d+>|\d{4,}")
@@ -97,8 +104,30 @@ def cached_compute(
     if entry is not None:
         value: T = entry.value
         return value
+    # Customers who ask the same at the same moment (the question everyone asks after an
+    # outage) wait for one computation instead of each starting their own.
+    with _inflight_lock:
+        running = _inflight.get(key)
+        leader = running is None
+        if running is None:
+            running = _inflight[key] = Future()
+    if not leader:
+        try:
+            shared: T = running.result(timeout=INFLIGHT_WAIT_S)
+            RESPONSE_CACHE_LOOKUPS.labels(stage=stage, result="joined").inc()
+            return shared
+        except Exception:  # the leader failed or is slow: compute for ourselves
+            return compute()
     started = time.perf_counter()
-    value = compute()
+    try:
+        value = compute()
+    except BaseException as exc:
+        running.set_exception(exc)
+        raise
+    finally:
+        with _inflight_lock:
+            _inflight.pop(key, None)
+    running.set_result(value)
     if keep(value):
         entry = _Entry(value, time.perf_counter() - started)
         caches["responses"].set(key, entry, settings.RESPONSE_CACHE_SECONDS)

@@ -1,6 +1,8 @@
 """The response cache: frequent questions answered from what the bot computed before, keyed on
 the workspace, the question and every version the answer depends on; never personal data."""
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -210,3 +212,41 @@ def test_an_answer_with_personal_data_or_from_a_fallback_is_not_stored(workspace
     assert lookup("What are your opening hours")[1] == good
     # A question with personal data gets no key at all.
     assert lookup("is <PERSON_1> open?") == (None, None)
+
+
+@pytest.mark.django_db
+def test_customers_asking_the_same_at_once_share_one_computation(workspace_a: Any) -> None:
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def slow() -> str:
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return "reading"
+
+    results: list[str] = []
+
+    def ask() -> None:
+        results.append(
+            cached_compute(
+                stage="nlu",
+                workspace_id=workspace_a.pk,
+                text="where is my order?",
+                versions={"model": 1},
+                compute=slow,
+            )
+        )
+
+    first = threading.Thread(target=ask)
+    first.start()
+    assert started.wait(5)
+    others = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in others:
+        thread.start()
+    time.sleep(0.3)  # they ask while the first computation runs
+    release.set()
+    for thread in [first, *others]:
+        thread.join(5)
+    assert results == ["reading"] * 4
+    assert calls == [1]
