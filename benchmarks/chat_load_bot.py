@@ -28,17 +28,20 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.chat_load import (
     PG_ADMIN_URL,
@@ -56,6 +59,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 CONVERSATIONS = ROOT / "benchmarks" / "data" / "conversations" / "shop.json"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+METRICS_TOKEN = secrets.token_urlsafe(16)  # this run's only
 BUILT_DB = "cs_bench_bot_built"
 RUN_DB = "cs_bench_bot"
 BUILT_VAR = ROOT / "var" / "bench-bot-built"
@@ -77,6 +81,8 @@ def _env(var_dir: Path, database: str) -> dict[str, str]:
         CS_VAR_DIR=str(var_dir),
         LOG_LEVEL="WARNING",
         UVICORN_LOG_LEVEL="warning",
+        # The run reads the server's own counters at the end (response cache, queries).
+        METRICS_TOKEN=METRICS_TOKEN,
         # Every simulated customer comes from 127.0.0.1: lift the per-IP limits for this run.
         CHAT_RATE_MESSAGES_PER_IP="100000/60",
         WIDGET_RATE_TOKENS_PER_IP="100000/60",
@@ -193,6 +199,37 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def _server_counters(base: str) -> dict[str, float]:
+    """The server's own counters of the run, from its /metrics (empty where it has none):
+    response cache lookups by stage and result, the seconds hits saved, database statements,
+    and turns."""
+    request = urllib.request.Request(  # noqa: S310 (loopback only)
+        f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            text = response.read().decode()
+    except OSError:
+        return {}
+    wanted = (
+        "cs_response_cache_lookups_total",
+        "cs_response_cache_saved_seconds_total",
+        "django_db_execute_total",
+        "cs_turns_total",
+    )
+    counters: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name not in wanted:
+                continue
+            labels = ",".join(
+                f"{k}={v}" for k, v in sorted(sample.labels.items()) if k in ("stage", "result")
+            )
+            name = f"{sample.name}{{{labels}}}" if labels else sample.name
+            counters[name] = round(counters.get(name, 0.0) + sample.value, 3)
+    return counters
+
+
 def _rss_by_role(server_pid: int, worker_pid: int) -> dict[str, float]:
     web = process_tree(server_pid)
     return {
@@ -258,6 +295,7 @@ async def _load(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         while counts["turns_open"] and time.monotonic() < settle:
             await asyncio.sleep(2)
             counts = _counts(env["DATABASE_URL"])
+        server_counters = await asyncio.to_thread(_server_counters, base)
     finally:
         for process in (server, worker):
             os.killpg(process.pid, signal.SIGTERM)
@@ -266,6 +304,7 @@ async def _load(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     return {
         **_metrics(args, results, counts, elapsed, idle, peak),
         "web_cpu_cores_busy": round(cores, 2),
+        "server_counters": server_counters,
     }
 
 

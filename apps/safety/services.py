@@ -229,16 +229,38 @@ def output_guard_for(
     """The output guard of a workspace's bot: it lets through the customer's own data and the
     contact details the workspace publishes itself (``published_values``: knowledge's
     ``published_contacts_get``), nothing else."""
+    policy = policy_get(workspace=workspace)
+    return _output_guard(
+        tuple(policy.order_id_patterns),
+        tuple(policy.invoice_id_patterns),
+        tuple(policy.blocked_terms),
+        system_prompt,
+        crypto.placeholder_secret(),
+        tuple(published_values),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _output_guard(
+    order_patterns: tuple[str, ...],
+    invoice_patterns: tuple[str, ...],
+    blocked_terms: tuple[str, ...],
+    system_prompt: str,
+    secret: bytes,
+    published_values: tuple[str, ...],
+) -> "OutputGuard":
+    """One guard per set of inputs (it holds no state of its own after it is built, and
+    building one reads every published value): a turn reuses its workspace's guard until the
+    policy or the published values change."""
     from ml.safety.guard import OutputGuard
 
-    policy = policy_get(workspace=workspace)
     return OutputGuard(
         # The guard checks shaped data only (cards, IBANs, phones, IDs, e-mails, addresses):
         # no named-entity model, so checking a streamed reply piece by piece stays cheap.
-        detector=_detector(policy.order_id_patterns, policy.invoice_id_patterns, use_ner=False),
+        detector=_detector(order_patterns, invoice_patterns, use_ner=False),
         system_prompt=system_prompt,
-        blocked_terms=policy.blocked_terms,
-        secret=crypto.placeholder_secret(),
+        blocked_terms=blocked_terms,
+        secret=secret,
         published_values=published_values,
     )
 

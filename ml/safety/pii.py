@@ -11,8 +11,11 @@ Presidio's built-in patterns use ``\\b``, which never matches between a Chinese 
 digit ("卡号6222..."); every pattern here uses explicit look-arounds instead.
 """
 
+import hashlib
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache, partial
@@ -412,6 +415,7 @@ class PiiDetector:
         self.use_ner = use_ner
         self.use_tagger = use_tagger
         self.min_score = min_score
+        self.memo = SpanMemo()
 
     def _analyzer(self, *, ner: bool) -> AnalyzerEngine:
         registry = RecognizerRegistry(supported_languages=["en"])
@@ -450,14 +454,52 @@ class PiiDetector:
         wanted = sorted(set(entities) if entities is not None else set(ENTITIES))
         if not text.strip() or not wanted:
             return []
+        key = self.memo.key(text, wanted)
+        known = self.memo.get(key)
+        if known is not None:
+            return list(known)
         # The English model tags whole Chinese sentences as people: it never reads Chinese text.
         ner = self.use_ner and "PERSON" in wanted and not _mostly_chinese(text)
         analyzer = self.analyzer if ner else self.shape_analyzer
         results = analyzer.analyze(text=text, language="en", entities=wanted)
-        return [
+        spans = [
             PiiSpan(entity=r.entity_type, start=r.start, end=r.end, score=round(r.score, 3))
             for r in _resolve_overlaps(results)
         ]
+        self.memo.put(key, spans)
+        return spans
+
+
+class SpanMemo:
+    """The spans found in the texts a detector saw last, by a digest of the text: the messages
+    many customers send ("yes", "where is my order?") and the answers the bot gives again and
+    again are read once. Holds no text: a key is a digest, a span is an entity type and a
+    position. Bounded (least recently used go first) and shared by the server's threads."""
+
+    def __init__(self, size: int = 8192):
+        self.size = size
+        self._spans: OrderedDict[bytes, tuple[PiiSpan, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(text: str, entities: Sequence[str]) -> bytes:
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16)
+        digest.update("\x1f".join(entities).encode())
+        return digest.digest()
+
+    def get(self, key: bytes) -> tuple[PiiSpan, ...] | None:
+        with self._lock:
+            spans = self._spans.get(key)
+            if spans is not None:
+                self._spans.move_to_end(key)
+            return spans
+
+    def put(self, key: bytes, spans: Sequence[PiiSpan]) -> None:
+        with self._lock:
+            self._spans[key] = tuple(spans)
+            self._spans.move_to_end(key)
+            while len(self._spans) > self.size:
+                self._spans.popitem(last=False)
 
 
 def _mostly_chinese(text: str) -> bool:
