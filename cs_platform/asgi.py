@@ -28,6 +28,7 @@ except VectorStoreRefused as exc:
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from apps.core.db import thread_pool_ensure  # noqa: E402
 from apps.core.middleware import StreamedBodyLimit  # noqa: E402
 from apps.dialogue.services import turn_recovery_ensure  # noqa: E402
 from apps.dialogue.warmup import serving_models_preload  # noqa: E402
@@ -83,4 +84,5 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     # The first request starts this process's bot-turn recovery loop on the server's event
     # loop (a server that only ever saw REST messages still answers them).
     turn_recovery_ensure()
+    thread_pool_ensure()
     await router(scope, receive, send)

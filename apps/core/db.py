@@ -1,10 +1,12 @@
 """Calling the ORM from async code (consumers, bot turns)."""
 
+import asyncio
 import functools
 import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
 from channels.db import DatabaseSyncToAsync
@@ -14,6 +16,24 @@ from django.db import OperationalError, connection
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+_sized_loop: asyncio.AbstractEventLoop | None = None
+
+
+def thread_pool_ensure() -> None:
+    """Sizes the running loop's default executor, where ``db_async`` runs calls on PostgreSQL
+    (and with them a turn's NLU, retrieval and safety checks), to ``ASYNC_THREADS`` threads
+    (once per loop). asyncio's default, min(32, cores + 4), is 6 threads on 2 cores: under load
+    turns queued for a thread while the process had a core to spare."""
+    global _sized_loop
+    loop = asyncio.get_running_loop()
+    if _sized_loop is loop:
+        return
+    loop.set_default_executor(
+        ThreadPoolExecutor(max_workers=settings.ASYNC_THREADS, thread_name_prefix="db-async")
+    )
+    _sized_loop = loop
 
 
 def db_async(func: Callable[..., Any]) -> Any:

@@ -144,6 +144,9 @@ else:
     # when borrowed and replaced.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Threads a server process runs database calls in (apps.core.db.thread_pool_ensure): as many as
+# it may hold pooled connections.
+ASYNC_THREADS = env.int("ASYNC_THREADS", default=16)
 # Async code reaches the ORM through a thread pool on a server database (see apps/core/db.py).
 DB_ASYNC_THREAD_POOL = env.bool(
     "DB_ASYNC_THREAD_POOL", default=DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
