@@ -431,8 +431,11 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
         # "How do I cancel a transfer?" asks how, not to cancel one now: the article answers.
         if not gives_details(spec, text) and intent_answered(workspace, route.intent):
             route = Route("faq", f"a question how {spec.name} works; {route.reason}", route.intent)
+    retrieval = 0.0
     if route.name in ("clarify", "decline") and understood:
+        searched = time.perf_counter()
         plain = _plain_retrieval(workspace, text)
+        retrieval += time.perf_counter() - searched
         retrieved, near = _near_match(plain, text, settings_row.near_match_threshold)
         if retrieved:
             route = Route("faq", f"near match to an article title ({near:.2f}); {route.reason}")
@@ -483,7 +486,9 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
         if retrieved:
             sources = _sources(retrieved)
         else:
+            searched = time.perf_counter()
             retrieved, sources = _faq(workspace, text, route.intent, query_context)
+            retrieval += time.perf_counter() - searched
         handler = {"passages": len(retrieved)}
         reply = "" if retrieved else NOT_FOUND
         if not retrieved:
@@ -501,6 +506,8 @@ def _decide_locked(turn: TurnInput) -> TurnDecision:
     if resume and reply:
         reply = f"{reply}\n\n{resume}"
     latency["handler"] = _ms(mark)
+    if retrieval:  # inside policy or handler: the knowledge base's share of them
+        latency["retrieval"] = round(retrieval * 1000, 2)
 
     row.data = state.to_json()
     row.version += 1
@@ -572,6 +579,7 @@ class EngineReplier:
             for piece in _pieces(decision.text):
                 yield piece
             return
+        generating = time.perf_counter()
         generation = GenerationTrace()
         generator = {
             "engines": engine_identity(),
@@ -605,6 +613,8 @@ class EngineReplier:
                 answer = CachedAnswer("".join(written), generation.to_json())
                 seconds = time.perf_counter() - started
                 await db_async(answer_cache_put)(key=key, answer=answer, seconds=seconds)
+        # The answer's own time (cache lookup or generator), apart from the deciding before it.
+        self.engine_trace.setdefault("latency_ms", {})["generation"] = _ms(generating)
         if decision.resume:
             yield f"\n\n{decision.resume}"
         sources = self.meta.sources

@@ -297,15 +297,20 @@ async def turn_handle(*, turn: TurnInput, customer_message_id: int, attempt: int
     await _publish_quietly(group, typing)
     stream = _DeltaStream(group, conversation_id, stream_id, restart=attempt > 1)
     guarded = _GuardedText(checks.guard, checks.customer_keys)
+    guarding = 0.0
     async for chunk in replier.stream(turn):
+        mark = time.perf_counter()
         released = await guarded.feed(chunk)
+        guarding += time.perf_counter() - mark
         if released:
             latency.setdefault("first_chunk", _ms(started))
             stream.push(released)
         if guarded.reasons:
             break
         await asyncio.sleep(0)  # let the publisher run between chunks
+    mark = time.perf_counter()
     released = await guarded.finish()
+    latency["guard"] = round((guarding + time.perf_counter() - mark) * 1000, 2)
     if released:
         latency.setdefault("first_chunk", _ms(started))
         stream.push(released)

@@ -39,6 +39,6 @@ async def test_flow_continues_after_the_customer_reconnects(
     assert [t[0] for t in traces] == ["flow", "flow", "flow"]
     assert traces[0][1] == "lost_or_stolen_card"
     assert {"nlu", "state", "handler", "inbound", "guard"} <= set(traces[0][2])
-    assert {"safety_in", "nlu", "state", "policy", "handler", "total"} <= set(
+    assert {"safety_in", "nlu", "state", "policy", "handler", "guard", "total"} <= set(
         traces[2][2]["latency_ms"]
     )

@@ -168,6 +168,8 @@ def test_a_knowledge_answer_is_served_again_until_the_knowledge_changes(
     first, first_replier = _ask(workspace_a, "When will my order ship?")
     assert "2 working days" in first
     assert first_replier.meta.generator["cache"] == "miss"
+    # The stages' own latencies (the metrics' stage histograms read them).
+    assert {"retrieval", "generation"} <= set(first_replier.engine_trace["latency_ms"])
     second, second_replier = _ask(workspace_a, "when will my order ship")
     assert second == first
     assert second_replier.meta.generator["cache"] == "hit"
