@@ -325,9 +325,11 @@ def _metrics(
     answered = counts["by_bot"] + counts["for_person"]
     latencies = [ms for r in sessions for ms in r.first_chunk_ms]
     history_duplicates = sum(len(r.history_ids) - len(set(r.history_ids)) for r in sessions)
+    # Lost: acknowledged but not stored, sent and neither stored nor refused, or stored without
+    # an answer. (An acknowledgement event lost in transit loses nothing: the database has it.)
     lost = (
         len(acked - stored_ids)
-        + sum(1 for cid in sent if cid not in acked and cid not in refused)
+        + len(set(sent) - stored_ids - refused)
         + (counts["stored"] - answered)
     )
     prefix = "chat_load_bot_"
