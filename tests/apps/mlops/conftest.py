@@ -66,6 +66,10 @@ class FakeModel:
     def __init__(self, directory: Path):
         self.directory = str(directory)
         self.meta = {"name": Path(directory).name}
+        self.batched = False
+
+    def batch_across_callers(self, *, max_batch: int, max_wait_s: float) -> None:
+        self.batched = True
 
 
 class FakeNluRuntime:

@@ -35,6 +35,7 @@ async def test_primary_answers_when_up() -> None:
         "fallbacks": [],
         "broken": "",
         "cited": [],
+        "cache": "",
     }
     assert secondary.calls == []
 
