@@ -152,6 +152,9 @@ def _counts(database_url: str) -> dict[str, Any]:
             row = db.execute(sql).fetchone()
             return int(row[0]) if row else 0
 
+        span = db.execute(
+            "SELECT EXTRACT(EPOCH FROM MAX(created_at) - MIN(created_at)) FROM chat_message"
+        ).fetchone()
         routes = db.execute(
             "SELECT route, COUNT(*) FROM dialogue_turntrace GROUP BY route ORDER BY 2 DESC"
         ).fetchall()
@@ -183,6 +186,9 @@ def _counts(database_url: str) -> dict[str, Any]:
                 "FROM chat_message WHERE client_message_id IS NOT NULL"
             ),
             "routes": {route or "unrouted": int(n) for route, n in routes},
+            # From the first stored message to the last reply: the server's own pace, without
+            # the clients' connecting and the tail of the slowest customer.
+            "span_s": float(span[0]) if span and span[0] is not None else 0.0,
         }
 
 
@@ -350,6 +356,9 @@ def _metrics(
         "first_chunk_p99_ms": percentile(latencies, 0.99, digits=1),
         "duration_s": round(elapsed, 1),
         "messages_per_s": round(len(sent) / elapsed, 2) if elapsed else 0.0,
+        "server_messages_per_s": (
+            round(counts["stored"] / counts["span_s"], 2) if counts["span_s"] else 0.0
+        ),
         "session_errors": sum(len(r.errors) for r in sessions) + len(failures),
         "resyncs": sum(r.resyncs for r in sessions),
     }
@@ -427,6 +436,9 @@ def main() -> None:
         rate = "chat_load_bot_messages_per_s"
         ratio = after["metrics"][rate] / max(before["metrics"][rate], 1e-9)
         after["metrics"]["chat_load_bot_throughput_ratio"] = round(ratio, 2)
+        served = "chat_load_bot_server_messages_per_s"
+        server_ratio = after["metrics"][served] / max(before["metrics"][served], 1e-9)
+        after["metrics"]["chat_load_bot_server_throughput_ratio"] = round(server_ratio, 2)
         after["before"] = {"file": f"{before['name']}.json", "server_code": before["server_code"]}
     _write(after)
 
