@@ -245,10 +245,13 @@ def _rss_by_role(server_pid: int, worker_pid: int) -> dict[str, float]:
     }
 
 
-async def _load(root: Path, args: argparse.Namespace) -> dict[str, Any]:
+async def _load(
+    root: Path, args: argparse.Namespace, overrides: dict[str, str] | None = None
+) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env, key = _fresh_copy(root, port)
+    env.update(overrides or {})
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "cs_platform", "worker", "-c", "1", "-l", "WARNING"],
         cwd=root,
@@ -416,6 +419,11 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="build the bot again")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--output", default="chat_load_bot", help="result file name (no .json)")
+    parser.add_argument(
+        "--off",
+        metavar="NAME=VALUE",
+        help="then the same load with this setting (RESPONSE_CACHE=0, say): <output>_off.json",
+    )
     args = parser.parse_args()
     with psycopg.connect(PG_ADMIN_URL) as admin:
         built = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BUILT_DB]).fetchone()
@@ -441,6 +449,20 @@ def main() -> None:
         after["metrics"]["chat_load_bot_server_throughput_ratio"] = round(server_ratio, 2)
         after["before"] = {"file": f"{before['name']}.json", "server_code": before["server_code"]}
     _write(after)
+    if args.off:
+        name, _, value = args.off.partition("=")
+        off = _result(
+            f"{args.output}_off",
+            args.server_root,
+            args,
+            asyncio.run(_load(args.server_root, args, {name: value})),
+        )
+        rate = "chat_load_bot_messages_per_s"
+        off["metrics"]["chat_load_bot_on_off_throughput_ratio"] = round(
+            after["metrics"][rate] / max(off["metrics"][rate], 1e-9), 2
+        )
+        off["off"] = args.off
+        _write(off)
 
 
 if __name__ == "__main__":
