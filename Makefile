@@ -70,7 +70,7 @@ prometheus:
 	fi
 	@if ! command -v docker-compose >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing docker-compose (Debian package) to check deploy/compose.yaml"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; } \
 	    || echo "docker-compose not installed: the compose file is checked against its schema only"; \
 	fi
 
