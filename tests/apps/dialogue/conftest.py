@@ -8,6 +8,7 @@ from apps.chat.models import Message
 from apps.dialogue.engine import turn_decide
 from apps.dialogue.models import DialogueSettings, Flow
 from apps.dialogue.replies import TurnInput
+from apps.generation.services import engine_get
 from apps.nlu import runtime as nlu_runtime
 from apps.nlu.models import TrainingRun
 from ml.nlu.train import TrainResult, train
@@ -75,3 +76,13 @@ def say(conversation: Any, text: str) -> Any:
             text=text,
         )
     )
+
+
+@pytest.fixture
+def extractive_only(settings: Any, tmp_path: Any) -> Iterator[None]:
+    """No vLLM server and no base model: the knowledge-base answer is the best passage."""
+    settings.VLLM_BASE_URL = ""
+    settings.GENERATION_BASE_MODEL = tmp_path / "no-model"
+    engine_get.cache_clear()
+    yield
+    engine_get.cache_clear()

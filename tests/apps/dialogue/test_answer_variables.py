@@ -4,7 +4,7 @@ generator's streamed deltas, flow and other handler texts, the grounded replier,
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,7 +13,6 @@ from asgiref.sync import async_to_sync
 from apps.dialogue import engine, grounded
 from apps.dialogue.engine import EngineReplier, TurnDecision
 from apps.dialogue.replies import ReplyMeta, TurnInput
-from apps.generation.services import engine_get
 from apps.knowledge.models import AnswerVariable
 from apps.knowledge.services.articles import article_create
 from tests.apps.knowledge.conftest import _empty_vector_store  # noqa: F401  (autouse)
@@ -32,16 +31,6 @@ FILLED = (
     "or through the https://shop.example.com/chat on our website. Open the Order Details "
     "section first."
 )
-
-
-@pytest.fixture
-def extractive_only(settings: Any, tmp_path: Any) -> Iterator[None]:
-    """No vLLM server and no base model: the knowledge-base answer is the best passage."""
-    settings.VLLM_BASE_URL = ""
-    settings.GENERATION_BASE_MODEL = tmp_path / "no-model"
-    engine_get.cache_clear()
-    yield
-    engine_get.cache_clear()
 
 
 @pytest.fixture

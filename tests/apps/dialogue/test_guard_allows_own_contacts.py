@@ -2,7 +2,6 @@
 variables' values and the phones and e-mails its knowledge text keeps), and still blocks any
 other personal data in a reply."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from apps.chat.models import Message
 from apps.chat.services import customer_message_receive
 from apps.dialogue.replies import BLOCKED_REPLY
 from apps.dialogue.services import turn_run
-from apps.generation.services import engine_get
 from apps.knowledge.models import AnswerVariable
 from apps.knowledge.selectors import published_contacts_get
 from apps.knowledge.services.articles import article_create
@@ -30,16 +28,6 @@ ANSWER = (
     "will get back to you within a day."
 )
 FILLED = f"You can call us on {PHONE} or write to {EMAIL} and we will get back to you within a day."
-
-
-@pytest.fixture
-def extractive_only(settings: Any, tmp_path: Any) -> Iterator[None]:
-    """No vLLM server and no base model: the knowledge-base answer is the best passage."""
-    settings.VLLM_BASE_URL = ""
-    settings.GENERATION_BASE_MODEL = tmp_path / "no-model"
-    engine_get.cache_clear()
-    yield
-    engine_get.cache_clear()
 
 
 def _variable(workspace: Any, name: str, value: str) -> None:

@@ -3,7 +3,6 @@ the workspace, the question and every version the answer depends on; never perso
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from apps.dialogue.response_cache import (
     cached_compute,
     question_normalize,
 )
-from apps.generation.services import engine_get
 from apps.knowledge.services.articles import article_create
 from apps.knowledge.services.audit import knowledge_version, knowledge_version_bump
 from tests.apps.dialogue.conftest import say
@@ -115,15 +113,6 @@ def test_the_nlu_reading_of_a_frequent_question_is_reused(bank: Any) -> None:
     # The routing ran again for the new conversation (its own state), from the cached reading.
     assert second.meta.route == first.meta.route
     assert second.trace["state"]["version"] == 1
-
-
-@pytest.fixture
-def extractive_only(settings: Any, tmp_path: Any) -> Iterator[None]:
-    settings.VLLM_BASE_URL = ""
-    settings.GENERATION_BASE_MODEL = tmp_path / "no-model"
-    engine_get.cache_clear()
-    yield
-    engine_get.cache_clear()
 
 
 def _ask(workspace: Any, text: str) -> tuple[str, EngineReplier]:

@@ -44,22 +44,30 @@ def test_a_lone_caller_runs_at_once_with_its_own_results() -> None:
     assert fn.batches == [[1, 2]]  # idle: no waiting for company (10 s would time the test out)
 
 
-def test_callers_that_arrive_during_a_batch_share_the_next_one() -> None:
-    fn = Recorder()
-    batcher = MicroBatcher(fn, max_batch=8, max_wait_s=0.0)
+def _during_a_batch(
+    batcher: MicroBatcher[int, int], fn: Recorder, requests: list[list[int]]
+) -> list[list[int]]:
+    """The results of ``requests``, sent while a first caller's batch is running."""
     fn.gate.clear()
     first = threading.Thread(target=batcher.run, args=([0],))
     first.start()
     assert fn.started.wait(5)
-    # Three turns arrive while the first one's forward pass runs.
-    waiting = threading.Thread(target=lambda: out.extend(_callers(batcher, [[1], [2, 3], [4]])))
     out: list[list[int]] = []
+    waiting = threading.Thread(target=lambda: out.extend(_callers(batcher, requests)))
     waiting.start()
-    while batcher._queue.qsize() < 3:
+    while batcher._queue.qsize() < len(requests):
         pass
     fn.gate.set()
     waiting.join(5)
     first.join(5)
+    return out
+
+
+def test_callers_that_arrive_during_a_batch_share_the_next_one() -> None:
+    fn = Recorder()
+    batcher = MicroBatcher(fn, max_batch=8, max_wait_s=0.0)
+    # Three turns arrive while the first one's forward pass runs.
+    out = _during_a_batch(batcher, fn, [[1], [2, 3], [4]])
     assert out == [[2], [4, 6], [8]]
     assert len(fn.batches) == 2
     assert sorted(fn.batches[1]) == [1, 2, 3, 4]
@@ -70,18 +78,7 @@ def test_callers_that_arrive_during_a_batch_share_the_next_one() -> None:
 def test_a_batch_never_exceeds_max_batch_and_keeps_a_callers_items_together() -> None:
     fn = Recorder()
     batcher = MicroBatcher(fn, max_batch=3, max_wait_s=0.0)
-    fn.gate.clear()
-    first = threading.Thread(target=batcher.run, args=([0],))
-    first.start()
-    assert fn.started.wait(5)
-    out: list[list[int]] = []
-    waiting = threading.Thread(target=lambda: out.extend(_callers(batcher, [[1, 2], [3, 4], [5]])))
-    waiting.start()
-    while batcher._queue.qsize() < 3:
-        pass
-    fn.gate.set()
-    waiting.join(5)
-    first.join(5)
+    out = _during_a_batch(batcher, fn, [[1, 2], [3, 4], [5]])
     assert out == [[2, 4], [6, 8], [10]]
     assert all(len(batch) <= 3 for batch in fn.batches)
     # No caller's items were split across two batches.
