@@ -88,6 +88,7 @@ def _turn_safety(turn: TurnInput, customer_message_id: int) -> _TurnSafety:
         guard=safety.output_guard_for(
             workspace=conversation.workspace,
             published_values=published_contacts_get(workspace=conversation.workspace),
+            policy=policy,
         ),
         customer_keys=frozenset(conversation.pii_placeholders),
         inbound=inbound or {},

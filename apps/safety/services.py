@@ -224,12 +224,16 @@ def contacts_find(*, texts: Iterable[str]) -> set[str]:
 
 
 def output_guard_for(
-    *, workspace: Workspace, published_values: tuple[str, ...], system_prompt: str = ""
+    *,
+    workspace: Workspace,
+    published_values: tuple[str, ...],
+    system_prompt: str = "",
+    policy: Policy | None = None,
 ) -> "OutputGuard":
     """The output guard of a workspace's bot: it lets through the customer's own data and the
     contact details the workspace publishes itself (``published_values``: knowledge's
     ``published_contacts_get``), nothing else."""
-    policy = policy_get(workspace=workspace)
+    policy = policy or policy_get(workspace=workspace)
     return _output_guard(
         tuple(policy.order_id_patterns),
         tuple(policy.invoice_id_patterns),
